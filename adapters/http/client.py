@@ -1,0 +1,285 @@
+"""One pooled HTTP client per PMS endpoint, shared by every operation of the adapter that owns it.
+
+Flow of :meth:`PMSHttpClient.request`, per attempt::
+
+    deadline check -> rate limiter -> token -> send -> 401? refresh once, resend -> 2xx: response
+                                                                               -> else: vendor error mapper
+
+and around the attempts, in-call retries (tenacity) decided by the pure policy of
+:mod:`adapters.http.retry` and bounded by both the attempt cap and the caller's deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import httpx
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from tenacity import AsyncRetrying, RetryCallState, stop_never
+
+from adapters import deadline
+from adapters.errors import PMSError, PMSTimeout
+from adapters.http.auth import TokenCache
+from adapters.http.mapping import ROUTE_EXTENSION, ErrorMapper, map_response, map_transport_errors
+from adapters.http.ratelimit import PracticeRateLimiter
+from adapters.http.retry import Jitter, RetryPolicy, equal_jitter, fits_deadline, next_delay, should_retry
+
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "PMSHttpClient", "bearer_auth"]
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30)
+
+# A gateway answering 502/504 may already have handed a write to the PMS behind it.
+_GATEWAY_STATUSES = frozenset({502, 504})
+
+Params = Mapping[str, Any] | None
+
+
+def bearer_auth(token: str) -> dict[str, str]:
+    """The usual ``auth_header``: ``Authorization: Bearer <token>``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One logical request, possibly sent several times."""
+
+    method: str
+    path: str
+    route: str | None
+    write: bool
+    params: Params = None
+    json: Any = None
+    data: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        # The query string never appears in messages or spans: it may carry a patient's name.
+        return self.route or self.path.split("?", 1)[0]
+
+    @property
+    def where(self) -> str:
+        return f"{self.method} {self.target}"
+
+
+class PMSHttpClient:
+    """Pooled, rate-limited, authenticated, retrying HTTP access to one PMS endpoint.
+
+    Raises only :mod:`adapters.errors` types. ``remaining`` (the caller's deadline budget, default
+    :func:`adapters.deadline.remaining`), ``sleep`` and ``jitter`` are injectable so tests need no real time.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        vendor: str,
+        error_mapper: ErrorMapper = map_response,
+        token_cache: TokenCache | None = None,
+        auth_header: Callable[[str], dict[str, str]] | None = None,
+        default_headers: dict[str, str] | None = None,
+        limiter: PracticeRateLimiter | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Jitter = equal_jitter,
+        remaining: Callable[[], float | None] = deadline.remaining,
+        tracer: Tracer | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self._error_mapper = error_mapper
+        self._token_cache = token_cache
+        self._auth_header = auth_header or bearer_auth
+        self._limiter = limiter
+        self._policy = retry
+        self._timeout = timeout
+        self._sleep = sleep
+        self._jitter = jitter
+        self._remaining = remaining
+        self._tracer = tracer or trace.get_tracer(__name__)
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            headers=default_headers,
+            timeout=timeout,
+            limits=limits,
+            transport=transport,
+            follow_redirects=False,
+        )
+        self._host = self._http.base_url.host
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        write: bool = False,
+        route: str | None = None,
+    ) -> httpx.Response:
+        """Send until a 2xx response (returned) or an error that policy or deadline will not retry (raised).
+
+        ``write``: the request may change the PMS, so a lost answer means an unknown outcome and no resend.
+        ``route``: the path template (``"/patients/{id}"``) used in spans and messages instead of the path.
+        """
+        call = _Call(method.upper(), path, route, write, params, json, data, dict(headers or {}))
+        retrying = AsyncRetrying(
+            retry=lambda state: self._should_retry(call, state),
+            wait=self._wait,
+            stop=stop_never,  # the cap is part of should_retry
+            sleep=self._sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._attempt(call)
+        raise AssertionError("unreachable: tenacity either returns or reraises")
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> PMSHttpClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- retry glue: tenacity drives the loop, the pure policy decides -------------------------------------
+
+    def _should_retry(self, call: _Call, state: RetryCallState) -> bool:
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None and outcome.failed else None
+        if not isinstance(error, PMSError):
+            return False
+        attempt, budget = state.attempt_number, self._remaining()
+        if not should_retry(
+            error, attempt=attempt, policy=self._policy, is_write=call.write, remaining=budget
+        ):
+            return False
+        delay = next_delay(attempt, self._policy, retry_after=error.retry_after, jitter=self._jitter)
+        if not fits_deadline(delay, budget):
+            return False
+        state.upcoming_sleep = delay  # read back by _wait, so the policy's delay is the one slept
+        _log.info(
+            "pms http retry vendor=%s request=%s attempt=%d code=%s status=%s delay=%.3f",
+            self.vendor,
+            call.where,
+            attempt,
+            error.code,
+            error.http_status,
+            delay,
+        )
+        return True
+
+    @staticmethod
+    def _wait(state: RetryCallState) -> float:
+        return state.upcoming_sleep
+
+    # -- one attempt ---------------------------------------------------------------------------------------
+
+    async def _attempt(self, call: _Call) -> httpx.Response:
+        budget = self._remaining()
+        if budget is not None and budget <= 0:
+            raise PMSTimeout(f"{call.where}: deadline exceeded, not sent")
+        if self._limiter is None:
+            return await self._exchange(call)
+        async with self._limiter:
+            return await self._exchange(call)
+
+    async def _exchange(self, call: _Call) -> httpx.Response:
+        token = await self._token_cache.get(self._http) if self._token_cache else None
+        response = await self._send(call, token)
+        if response.status_code == 401 and self._token_cache is not None and token is not None:
+            # The token may have been revoked or rotated early: one refresh, one resend, then it is final.
+            token = await self._token_cache.refresh(self._http, stale=token)
+            response = await self._send(call, token)
+        if response.is_success:
+            return response
+        raise self._to_error(call, response)
+
+    async def _send(self, call: _Call, token: str | None) -> httpx.Response:
+        headers = {**call.headers, **self._auth_header(token)} if token is not None else dict(call.headers)
+        request = self._http.build_request(
+            call.method,
+            call.path,
+            params=call.params,
+            json=call.json,
+            data=call.data,
+            headers=headers,
+            timeout=self._attempt_timeout(),
+            extensions={ROUTE_EXTENSION: call.target},
+        )
+        with self._tracer.start_as_current_span(
+            f"{call.method} {call.route}" if call.route else call.method,
+            kind=SpanKind.CLIENT,
+            attributes=self._span_attributes(call),
+            record_exception=False,  # exception text stays out of traces, codes only
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                with map_transport_errors(call.where, write=call.write):
+                    response = await self._http.send(request)
+            except PMSError as exc:
+                span.set_status(Status(StatusCode.ERROR, exc.code))
+                raise
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 400:
+                span.set_status(Status(StatusCode.ERROR))
+            return response
+
+    def _span_attributes(self, call: _Call) -> dict[str, str]:
+        attributes = {
+            "http.request.method": call.method,
+            "server.address": self._host,
+            "pms.vendor": self.vendor,
+        }
+        if call.route:
+            attributes["url.template"] = call.route
+        return attributes
+
+    def _attempt_timeout(self) -> httpx.Timeout:
+        """The client's timeouts, each cut to the deadline budget so no attempt outlives the caller."""
+        budget = self._remaining()
+        if budget is None:
+            return self._timeout
+        t = self._timeout
+        return httpx.Timeout(
+            connect=_cap(t.connect, budget),
+            read=_cap(t.read, budget),
+            write=_cap(t.write, budget),
+            pool=_cap(t.pool, budget),
+        )
+
+    def _to_error(self, call: _Call, response: httpx.Response) -> PMSError:
+        try:
+            error = self._error_mapper(response)
+        except Exception as exc:  # a vendor mapper choking on an odd body must not hide the status
+            error = PMSError(f"{call.where} -> HTTP {response.status_code}: error mapper failed")
+            error.__cause__ = exc
+            error.http_status = response.status_code
+        if call.write and response.status_code in _GATEWAY_STATUSES and error.retryable:
+            error.outcome_unknown = True
+        return error
+
+
+def _cap(value: float | None, budget: float) -> float:
+    return max(0.0, budget if value is None else min(value, budget))
