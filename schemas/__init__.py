@@ -1,0 +1,25 @@
+"""The event contract with the outside world: Avro schemas, their release history, and compatibility checks.
+
+``schemas/pms/`` holds the current schemas, ``schemas/history/`` every released one; see
+:mod:`schemas.catalog` for the registry and :mod:`schemas.compat` for the FULL_TRANSITIVE check.
+"""
+
+from schemas.catalog import (
+    NAMESPACE,
+    SchemaRegistry,
+    WriterSchema,
+    default_registry,
+    load_current,
+    load_history,
+)
+from schemas.compat import check_full
+
+__all__ = [
+    "NAMESPACE",
+    "SchemaRegistry",
+    "WriterSchema",
+    "check_full",
+    "default_registry",
+    "load_current",
+    "load_history",
+]

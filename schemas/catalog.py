@@ -1,0 +1,149 @@
+"""The event contract on disk: the current schemas, every released version, and the fingerprint registry.
+
+``schemas/pms/*.avsc`` hold the current schemas, written by hand with named types shared across files
+(``domain.avsc`` defines the records the envelopes reference). ``schemas/history/v<N>/<Name>.avsc`` hold every
+released writer schema in *standalone* form (each named type defined at its first use, referenced by full
+name after), so a release never changes when ``domain.avsc`` does. The current schemas are release 1 as well.
+
+A writer schema is identified on the wire by its CRC-64-AVRO fingerprint (of its parsing canonical form).
+The registry maps fingerprint -> writer schema for the current schemas and for every release, so a message
+written by any released producer can still be read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, cast
+
+from fastavro import parse_schema
+from fastavro.schema import fingerprint, to_parsing_canonical_form
+
+__all__ = [
+    "NAMESPACE",
+    "TOP_LEVEL",
+    "SchemaRegistry",
+    "WriterSchema",
+    "default_registry",
+    "load_current",
+    "load_history",
+    "schema_fingerprint",
+    "standalone",
+]
+
+NAMESPACE = "pms.relay"
+ROOT = Path(__file__).parent
+CURRENT_DIR = ROOT / "pms"
+HISTORY_DIR = ROOT / "history"
+
+# Files of the current contract, in definition order: later files reference types of earlier ones.
+_CURRENT_FILES = ("domain.avsc", "command.avsc", "result.avsc", "error.avsc")
+TOP_LEVEL = ("Command", "Result", "CommandError")
+"""The envelopes that travel on topics: the only schemas with fingerprints on the wire."""
+
+Schema = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WriterSchema:
+    """One writer schema: its full name, release (None if not released yet), fingerprint and definition."""
+
+    name: str
+    version: int | None
+    fingerprint: bytes
+    definition: Schema = field(repr=False, compare=False)
+    parsed: Schema = field(repr=False, compare=False)
+
+    @property
+    def short_name(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+
+def standalone(schema: Any, named: Mapping[str, Any], seen: set[str] | None = None) -> Any:
+    """``schema`` with every named type it uses defined inline at first use and referenced by name after."""
+    seen = set() if seen is None else seen
+    if isinstance(schema, str):
+        if schema in named and schema not in seen:
+            return standalone(named[schema], named, seen)
+        return schema
+    if isinstance(schema, list):
+        return [standalone(branch, named, seen) for branch in schema]
+    out = {key: value for key, value in schema.items() if not key.startswith("__")}
+    kind = out["type"]
+    if kind in ("record", "error", "enum", "fixed"):
+        if out["name"] in seen:
+            return out["name"]
+        seen.add(out["name"])
+    if kind in ("record", "error"):
+        out["fields"] = [{**f, "type": standalone(f["type"], named, seen)} for f in out["fields"]]
+    elif kind == "array":
+        out["items"] = standalone(out["items"], named, seen)
+    elif kind == "map":
+        out["values"] = standalone(out["values"], named, seen)
+    return out
+
+
+def schema_fingerprint(parsed: Any) -> bytes:
+    """The 8-byte little-endian CRC-64-AVRO fingerprint, as single-object encoding puts it on the wire."""
+    # fastavro renders the fingerprint as the hex of its little-endian bytes.
+    return bytes.fromhex(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"))
+
+
+def load_current(directory: Path = CURRENT_DIR) -> dict[str, Schema]:
+    """The current top-level schemas in standalone form, keyed by short name (``Command``...)."""
+    named: dict[str, Any] = {}
+    for name in _CURRENT_FILES:
+        parse_schema(json.loads((directory / name).read_text()), named_schemas=named)
+    return {short: standalone(f"{NAMESPACE}.{short}", named) for short in TOP_LEVEL}
+
+
+def load_history(directory: Path = HISTORY_DIR) -> dict[int, dict[str, Schema]]:
+    """Every released version: ``{version: {short name: standalone schema}}``."""
+    releases: dict[int, dict[str, Schema]] = {}
+    for release in sorted(directory.glob("v*")):
+        if release.is_dir() and release.name[1:].isdigit():
+            releases[int(release.name[1:])] = {
+                path.stem: json.loads(path.read_text()) for path in sorted(release.glob("*.avsc"))
+            }
+    return dict(sorted(releases.items()))
+
+
+def _writer(definition: Schema, version: int | None) -> WriterSchema:
+    parsed = cast(Schema, parse_schema(definition, named_schemas={}))
+    return WriterSchema(str(parsed["name"]), version, schema_fingerprint(parsed), definition, parsed)
+
+
+class SchemaRegistry:
+    """Fingerprint -> writer schema for the current contract and every release; read-only once built."""
+
+    def __init__(self, current: Mapping[str, Schema], history: Mapping[int, Mapping[str, Schema]]) -> None:
+        self._by_fingerprint: dict[bytes, WriterSchema] = {}
+        for version, schemas in history.items():
+            for definition in schemas.values():
+                writer = _writer(definition, version)
+                self._by_fingerprint.setdefault(writer.fingerprint, writer)
+        self._current: dict[str, WriterSchema] = {}
+        for short, definition in current.items():
+            writer = _writer(definition, None)
+            released = self._by_fingerprint.get(writer.fingerprint)
+            self._current[short] = released if released is not None else writer
+            self._by_fingerprint.setdefault(writer.fingerprint, self._current[short])
+
+    def current(self, short_name: str) -> WriterSchema:
+        """The schema this code writes (and reads with) for ``Command``, ``Result`` or ``CommandError``."""
+        return self._current[short_name]
+
+    def by_fingerprint(self, fp: bytes) -> WriterSchema | None:
+        return self._by_fingerprint.get(fp)
+
+    def __iter__(self) -> Iterator[WriterSchema]:
+        return iter(self._by_fingerprint.values())
+
+
+@cache
+def default_registry() -> SchemaRegistry:
+    """The registry of the installed package's schemas, parsed once per process."""
+    return SchemaRegistry(load_current(), load_history())

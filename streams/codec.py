@@ -1,0 +1,390 @@
+"""The one codec: envelopes <-> Kafka messages (key, Avro value, CloudEvents headers).
+
+Value = framing prefix + Avro binary body. The default framing is Avro *single-object encoding*
+(``C3 01`` + the writer schema's 8-byte little-endian CRC-64-AVRO fingerprint); the writer schema is
+looked up by fingerprint among the current and every released schema and resolved to the current reader
+schema, so messages from older producers stay readable. Another framing (Confluent Schema Registry's
+``00`` + 4-byte id) plugs in through :class:`Framing` without touching stream code.
+
+Anything that cannot become a valid envelope raises :class:`DecodeError`, which keeps the raw message for
+dead-lettering and whatever ids could still be read, so the caller can still answer with an error event.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, NamedTuple, Protocol, cast
+
+from fastavro import schemaless_reader, schemaless_writer
+from pydantic import BaseModel, ValidationError
+
+from adapters.errors import ValidationFailed
+from schemas import NAMESPACE, SchemaRegistry, WriterSchema, default_registry
+from streams import cloudevents as ce
+from streams.envelopes import (
+    PAYLOAD_TYPES,
+    RESULT_PAYLOAD_TYPES,
+    CommandEnvelope,
+    CommandType,
+    ErrorEnvelope,
+    ResultEnvelope,
+)
+
+__all__ = [
+    "Codec",
+    "DecodeError",
+    "EncodedMessage",
+    "Framing",
+    "FramingError",
+    "RawMessage",
+    "SingleObjectFraming",
+    "decode_command",
+    "decode_error",
+    "decode_result",
+    "default_codec",
+    "encode_command",
+    "encode_error",
+    "encode_result",
+]
+
+_COMMAND, _RESULT, _ERROR = "Command", "Result", "CommandError"
+_COMMAND_PAYLOADS = {f"{NAMESPACE}.{cls.__name__}": cls for cls in PAYLOAD_TYPES.values()}
+_RESULT_PAYLOADS = {f"{NAMESPACE}.{cls.__name__}": cls for cls in set(RESULT_PAYLOAD_TYPES.values())}
+
+
+class EncodedMessage(NamedTuple):
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A message as it came off the topic, kept whole for the dead-letter topic."""
+
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+
+
+class DecodeError(ValidationFailed):
+    """The message is not a valid envelope. ``reason`` names what is wrong, never the data itself."""
+
+    def __init__(
+        self,
+        reason: str,
+        raw: RawMessage,
+        *,
+        command_id: uuid.UUID | None = None,
+        command_type: CommandType | None = None,
+        practice_id: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.raw = raw
+        self.command_id = command_id
+        self.command_type = command_type
+        self.practice_id = practice_id
+
+
+class FramingError(ValueError):
+    """The value's framing is unreadable; the message says why."""
+
+
+class Framing(Protocol):
+    """How a value names its writer schema: a prefix before the Avro body."""
+
+    def prefix(self, writer: WriterSchema) -> bytes: ...
+
+    def unframe(self, value: bytes) -> tuple[WriterSchema, int]:
+        """The writer schema and the offset where the body starts; raises :class:`FramingError`."""
+        ...
+
+
+class SingleObjectFraming:
+    """Avro single-object encoding: ``C3 01`` + 8-byte little-endian CRC-64-AVRO fingerprint."""
+
+    MAGIC = b"\xc3\x01"
+    HEADER_SIZE = 10
+
+    def __init__(self, registry: SchemaRegistry) -> None:
+        self._registry = registry
+
+    def prefix(self, writer: WriterSchema) -> bytes:
+        return self.MAGIC + writer.fingerprint
+
+    def unframe(self, value: bytes) -> tuple[WriterSchema, int]:
+        if len(value) < self.HEADER_SIZE:
+            raise FramingError(f"value of {len(value)} bytes is shorter than the single-object header")
+        if value[:2] != self.MAGIC:
+            raise FramingError(f"not Avro single-object encoding (magic {value[:2].hex()}, expected c301)")
+        writer = self._registry.by_fingerprint(value[2:10])
+        if writer is None:
+            raise FramingError(f"unknown writer schema fingerprint {value[2:10].hex()}")
+        return writer, self.HEADER_SIZE
+
+
+def describe_validation_error(exc: ValidationError, model: str) -> str:
+    """Where and how validation failed, from ``loc`` and ``type`` only: pydantic's own messages may quote
+    the input, which may be patient data."""
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '<root>'} ({e['type']})" for e in exc.errors()[:5]]
+    more = f" and {exc.error_count() - 5} more" if exc.error_count() > 5 else ""
+    return f"invalid {model}: {'; '.join(parts)}{more}"
+
+
+def _as_uuid(text: Any) -> uuid.UUID | None:
+    if isinstance(text, uuid.UUID):
+        return text
+    try:
+        return uuid.UUID(str(text)) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _as_command_type(text: Any) -> CommandType | None:
+    try:
+        return CommandType(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _as_text(value: bytes | None) -> str | None:
+    try:
+        return value.decode() if value else None
+    except UnicodeDecodeError:
+        return None
+
+
+class Codec:
+    """Encodes and decodes the three envelopes. Stateless after construction; share one per process."""
+
+    def __init__(
+        self,
+        registry: SchemaRegistry | None = None,
+        framing: Framing | None = None,
+        *,
+        source: str = ce.DEFAULT_SOURCE,
+    ) -> None:
+        self._registry = registry if registry is not None else default_registry()
+        self._framing = framing if framing is not None else SingleObjectFraming(self._registry)
+        self._source = source
+        self._current = {name: self._registry.current(name) for name in (_COMMAND, _RESULT, _ERROR)}
+        self._prefix = {name: self._framing.prefix(writer) for name, writer in self._current.items()}
+
+    # -- encoding ------------------------------------------------------------------------------------------
+
+    def _body(self, name: str, record: Mapping[str, Any]) -> bytes:
+        buffer = io.BytesIO()
+        buffer.write(self._prefix[name])
+        schemaless_writer(buffer, self._current[name].parsed, record)
+        return buffer.getvalue()
+
+    def encode_command(
+        self,
+        command: CommandEnvelope,
+        *,
+        source: str | None = None,
+        passthrough_headers: Iterable[tuple[str, bytes | None]] = (),
+    ) -> EncodedMessage:
+        record = command.model_dump(exclude={"payload"})
+        record["payload"] = (_record_name(command.payload), _avro_value(command.payload))
+        headers = ce.build_headers(
+            event_id=str(command.command_id),
+            source=source or self._source,
+            event_type=ce.command_event_type(command.command_type.value),
+            time=command.issued_at,
+            passthrough=passthrough_headers,
+        )
+        return EncodedMessage(command.practice_id.encode(), self._body(_COMMAND, record), headers)
+
+    def encode_result(
+        self, result: ResultEnvelope, *, passthrough_headers: Iterable[tuple[str, bytes | None]] = ()
+    ) -> EncodedMessage:
+        record = result.model_dump(exclude={"payload"})
+        record["payload"] = (_record_name(result.payload), _avro_value(result.payload))
+        headers = ce.build_headers(
+            event_id=str(uuid.uuid4()),
+            source=self._source,
+            event_type=ce.result_event_type(result.command_type.value),
+            time=result.completed_at,
+            correlation_id=str(result.command_id),
+            passthrough=passthrough_headers,
+        )
+        return EncodedMessage(result.practice_id.encode(), self._body(_RESULT, record), headers)
+
+    def encode_error(
+        self, error: ErrorEnvelope, *, passthrough_headers: Iterable[tuple[str, bytes | None]] = ()
+    ) -> EncodedMessage:
+        headers = ce.build_headers(
+            event_id=str(uuid.uuid4()),
+            source=self._source,
+            event_type=ce.ERROR_TYPE,
+            time=error.failed_at,
+            correlation_id=str(error.command_id) if error.command_id is not None else None,
+            passthrough=passthrough_headers,
+        )
+        key = error.practice_id.encode() if error.practice_id is not None else None
+        return EncodedMessage(key, self._body(_ERROR, error.model_dump()), headers)
+
+    # -- decoding ------------------------------------------------------------------------------------------
+
+    def decode_command(
+        self, value: bytes | None, headers: ce.Headers | None = None, key: bytes | None = None
+    ) -> CommandEnvelope:
+        raw = RawMessage(key, value, tuple(headers or ()))
+        ids = _ids_from_headers(raw, id_header="ce_id")
+        record = self._read(_COMMAND, raw, ids)
+        ids = {**ids, **_ids_from_record(record)}
+        payload_name, payload = record["payload"]
+        payload_type = _COMMAND_PAYLOADS[payload_name]
+        if payload_type.command_type.value != record["command_type"]:
+            reason = f"command_type {record['command_type']} disagrees with payload {payload_name}"
+            raise DecodeError(reason, raw, **ids)
+        try:
+            # command_type agrees with the record, so it types the payload dict exactly.
+            return CommandEnvelope.model_validate({**record, "payload": payload})
+        except ValidationError as exc:
+            raise DecodeError(describe_validation_error(exc, _COMMAND), raw, **ids) from None
+
+    def decode_result(
+        self, value: bytes | None, headers: ce.Headers | None = None, key: bytes | None = None
+    ) -> ResultEnvelope:
+        raw = RawMessage(key, value, tuple(headers or ()))
+        ids = _ids_from_headers(raw, id_header="ce_correlationid")
+        record = self._read(_RESULT, raw, ids)
+        ids = {**ids, **_ids_from_record(record)}
+        payload_name, payload = record["payload"]
+        payload_type = _RESULT_PAYLOADS[payload_name]
+        if payload_type is not RESULT_PAYLOAD_TYPES[CommandType(record["command_type"])]:
+            reason = f"command_type {record['command_type']} disagrees with payload {payload_name}"
+            raise DecodeError(reason, raw, **ids)
+        try:
+            return ResultEnvelope.model_validate({**record, "payload": payload})
+        except ValidationError as exc:
+            raise DecodeError(describe_validation_error(exc, _RESULT), raw, **ids) from None
+
+    def decode_error(
+        self, value: bytes | None, headers: ce.Headers | None = None, key: bytes | None = None
+    ) -> ErrorEnvelope:
+        raw = RawMessage(key, value, tuple(headers or ()))
+        ids = _ids_from_headers(raw, id_header="ce_correlationid")
+        record = self._read(_ERROR, raw, ids)
+        try:
+            return ErrorEnvelope.model_validate(record)
+        except ValidationError as exc:
+            ids = {**ids, **_ids_from_record(record)}
+            raise DecodeError(describe_validation_error(exc, _ERROR), raw, **ids) from None
+
+    def _read(self, name: str, raw: RawMessage, ids: Mapping[str, Any]) -> dict[str, Any]:
+        """The Avro record in ``raw.value``, resolved to the current ``name`` schema."""
+        if not raw.value:
+            raise DecodeError("empty value", raw, **ids)
+        content_type = ce.header(raw.headers, "content-type")
+        if content_type is not None and content_type != ce.CONTENT_TYPE:
+            raise DecodeError(f"content-type {content_type!r} is not {ce.CONTENT_TYPE}", raw, **ids)
+        try:
+            writer, offset = self._framing.unframe(raw.value)
+        except FramingError as exc:
+            raise DecodeError(str(exc), raw, **ids) from None
+        reader = self._current[name]
+        if writer.short_name != name:
+            raise DecodeError(f"expected a {name}, got a {writer.short_name} (v{writer.version})", raw, **ids)
+        buffer = io.BytesIO(raw.value)
+        buffer.seek(offset)
+        try:
+            record = schemaless_reader(
+                buffer,
+                writer.parsed,
+                # Same schema: skip resolution, the hot path.
+                None if writer is reader else reader.parsed,
+                return_record_name=True,
+                return_record_name_override=True,
+            )
+        except Exception as exc:  # fastavro raises anything from EOFError to IndexError on bad bytes
+            reason = f"Avro body unreadable with writer {writer.name} v{writer.version}: {type(exc).__name__}"
+            raise DecodeError(reason, raw, **ids) from None
+        if buffer.tell() != len(raw.value):
+            raise DecodeError(
+                f"{len(raw.value) - buffer.tell()} trailing bytes after the Avro body", raw, **ids
+            )
+        return cast(dict[str, Any], record)
+
+
+def _avro_value(model: BaseModel) -> Any:
+    return _lists(model.model_dump())
+
+
+def _lists(value: Any) -> Any:
+    """Tuples become lists: fastavro reads a tuple in a union as ``(branch name, value)``."""
+    if isinstance(value, dict):
+        return {key: _lists(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [_lists(item) for item in value]
+    return value
+
+
+def _record_name(model: BaseModel) -> str:
+    return f"{NAMESPACE}.{type(model).__name__}"
+
+
+def _ids_from_headers(raw: RawMessage, *, id_header: str) -> dict[str, Any]:
+    return {
+        "command_id": _as_uuid(ce.header(raw.headers, id_header)),
+        "command_type": _as_command_type(ce.command_type_of(ce.header(raw.headers, "ce_type"))),
+        "practice_id": _as_text(raw.key),
+    }
+
+
+def _ids_from_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    found = {
+        "command_id": _as_uuid(record.get("command_id")),
+        "command_type": _as_command_type(record.get("command_type")),
+        "practice_id": record.get("practice_id") or None,
+    }
+    return {name: value for name, value in found.items() if value is not None}
+
+
+@cache
+def default_codec() -> Codec:
+    """The codec over the installed schemas with single-object framing, built once per process."""
+    return Codec()
+
+
+def encode_command(
+    command: CommandEnvelope, *, passthrough_headers: Iterable[tuple[str, bytes | None]] = ()
+) -> EncodedMessage:
+    return default_codec().encode_command(command, passthrough_headers=passthrough_headers)
+
+
+def encode_result(
+    result: ResultEnvelope, *, passthrough_headers: Iterable[tuple[str, bytes | None]] = ()
+) -> EncodedMessage:
+    return default_codec().encode_result(result, passthrough_headers=passthrough_headers)
+
+
+def encode_error(
+    error: ErrorEnvelope, *, passthrough_headers: Iterable[tuple[str, bytes | None]] = ()
+) -> EncodedMessage:
+    return default_codec().encode_error(error, passthrough_headers=passthrough_headers)
+
+
+def decode_command(
+    value: bytes | None, headers: ce.Headers | None = None, key: bytes | None = None
+) -> CommandEnvelope:
+    return default_codec().decode_command(value, headers, key)
+
+
+def decode_result(
+    value: bytes | None, headers: ce.Headers | None = None, key: bytes | None = None
+) -> ResultEnvelope:
+    return default_codec().decode_result(value, headers, key)
+
+
+def decode_error(
+    value: bytes | None, headers: ce.Headers | None = None, key: bytes | None = None
+) -> ErrorEnvelope:
+    return default_codec().decode_error(value, headers, key)

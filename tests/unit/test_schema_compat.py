@@ -1,0 +1,181 @@
+"""The contract's evolution rules: every release stays FULL_TRANSITIVE compatible, and the schemas mirror
+the pydantic models they carry."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from adapters import domain
+from adapters.errors import ErrorCode
+from schemas import check_full, load_current, load_history
+from schemas.catalog import TOP_LEVEL, schema_fingerprint
+from streams import envelopes
+
+CHANGES = json.loads((Path(__file__).parents[1] / "fixtures" / "schemas" / "changes.json").read_text())
+CURRENT = load_current()
+HISTORY = load_history()
+
+
+def _named(schema: Any) -> Iterator[dict[str, Any]]:
+    """Every named type defined in a standalone schema."""
+    if isinstance(schema, list):
+        for branch in schema:
+            yield from _named(branch)
+    elif isinstance(schema, dict):
+        if schema["type"] in ("record", "enum", "fixed"):
+            yield schema
+        for field in schema.get("fields", ()):
+            yield from _named(field["type"])
+        yield from _named(schema.get("items"))
+        yield from _named(schema.get("values"))
+
+
+def _find(schema: Any, short_name: str) -> dict[str, Any]:
+    return next(t for t in _named(schema) if t["name"].rsplit(".", 1)[-1] == short_name)
+
+
+def _all_named() -> dict[str, dict[str, Any]]:
+    return {t["name"].rsplit(".", 1)[-1]: t for s in CURRENT.values() for t in _named(s)}
+
+
+@pytest.mark.parametrize("version", sorted(HISTORY))
+@pytest.mark.parametrize("name", TOP_LEVEL)
+def test_current_schema_is_fully_compatible_with_every_release(version: int, name: str) -> None:
+    assert name in HISTORY[version], f"release v{version} lacks {name}"
+    assert check_full(HISTORY[version][name], CURRENT[name]) == []
+
+
+def test_current_schemas_are_released() -> None:
+    # A writer schema that reaches a topic must be in history forever: run `python -m schemas.release`.
+    assert HISTORY, "no release in schemas/history"
+    assert HISTORY[max(HISTORY)] == CURRENT
+
+
+@pytest.mark.parametrize("case", CHANGES, ids=[c["name"] for c in CHANGES])
+def test_check_full_on_known_changes(case: dict[str, Any]) -> None:
+    problems = [str(p) for p in check_full(case["old"], case["new"])]
+    if case["compatible"]:
+        assert problems == []
+    else:
+        assert any(case["expect"] in p for p in problems), problems
+
+
+def _add_required_field(schema: dict[str, Any]) -> None:
+    _find(schema, "Appointment")["fields"].append({"name": "room", "type": "string"})
+
+
+def _remove_enum_symbol(schema: dict[str, Any]) -> None:
+    _find(schema, "AppointmentStatus")["symbols"].remove("BROKEN")
+
+
+def _change_field_type(schema: dict[str, Any]) -> None:
+    _find(schema, "Appointment")["fields"][7]["type"] = "string"  # duration_minutes
+
+
+def _add_command_type(schema: dict[str, Any]) -> None:
+    _find(schema, "CommandType")["symbols"].append("DeletePatient")
+
+
+@pytest.mark.parametrize(
+    ("name", "mutate"),
+    [
+        ("Result", _add_required_field),
+        ("Result", _remove_enum_symbol),
+        ("Result", _change_field_type),
+        ("Command", _add_command_type),
+    ],
+)
+def test_incompatible_change_to_the_real_schema_fails(name: str, mutate: Any) -> None:
+    changed = copy.deepcopy(CURRENT[name])
+    mutate(changed)
+    assert check_full(CURRENT[name], changed) != []
+
+
+def test_optional_field_added_to_the_real_schema_passes() -> None:
+    changed = copy.deepcopy(CURRENT["Command"])
+    _find(changed, "AppointmentCreateData")["fields"].append(
+        {"name": "room", "type": ["null", "string"], "default": None}
+    )
+    assert check_full(CURRENT["Command"], changed) == []
+
+
+def test_fingerprint_is_crc64_avro_little_endian() -> None:
+    # The Avro specification's reference value for the schema "null": 0x63dd24e7cc258f8a.
+    assert schema_fingerprint("null") == (0x63DD24E7CC258F8A).to_bytes(8, "little")
+
+
+MIRRORED: list[type[BaseModel]] = [
+    domain.Phone,
+    domain.Address,
+    domain.Patient,
+    domain.Appointment,
+    domain.Location,
+    domain.Operatory,
+    domain.ConnectionStatus,
+    domain.DateRange,
+    domain.PatientSearchQuery,
+    domain.PatientCreateData,
+    domain.PatientUpdateData,
+    domain.AppointmentCreateData,
+    domain.AppointmentUpdateData,
+    *envelopes.PAYLOAD_TYPES.values(),
+    envelopes.PatientList,
+    envelopes.AppointmentList,
+    envelopes.LocationList,
+    envelopes.OperatoryList,
+]
+
+
+@pytest.mark.parametrize("model", MIRRORED, ids=lambda m: m.__name__)
+def test_record_mirrors_model(model: type[BaseModel]) -> None:
+    record = _all_named()[model.__name__]
+    fields = {f["name"]: f for f in record["fields"]}
+    assert list(fields) == list(model.model_fields)
+    for name, info in model.model_fields.items():
+        nullable = isinstance(fields[name]["type"], list) and "null" in fields[name]["type"]
+        assert nullable == (info.default is None and not info.is_required()), name
+        if not info.is_required():
+            assert "default" in fields[name], f"{model.__name__}.{name} needs an Avro default"
+
+
+@pytest.mark.parametrize(
+    ("model", "record"),
+    [
+        (envelopes.CommandEnvelope, "Command"),
+        (envelopes.ResultEnvelope, "Result"),
+        (envelopes.ErrorEnvelope, "CommandError"),
+    ],
+)
+def test_envelope_fields_mirror_records(model: type[BaseModel], record: str) -> None:
+    assert [f["name"] for f in CURRENT[record]["fields"]] == list(model.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("enum", "avro_name"),
+    [
+        (domain.Gender, "Gender"),
+        (domain.PatientStatus, "PatientStatus"),
+        (domain.PhoneType, "PhoneType"),
+        (domain.AppointmentStatus, "AppointmentStatus"),
+        (domain.PmsKind, "PmsKind"),
+        (ErrorCode, "ErrorCode"),
+        (envelopes.CommandType, "CommandType"),
+    ],
+)
+def test_enum_symbols_mirror_python_enums(enum: Any, avro_name: str) -> None:
+    assert _all_named()[avro_name]["symbols"] == [member.value for member in enum]
+
+
+def test_every_optional_envelope_field_has_a_null_default() -> None:
+    for schema in CURRENT.values():
+        for record in _named(schema):
+            for field in record.get("fields", ()):
+                if isinstance(field["type"], list) and field["type"][0] == "null":
+                    assert field.get("default", "missing") is None, f"{record['name']}.{field['name']}"
