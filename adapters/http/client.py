@@ -34,6 +34,21 @@ __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "PMSHttpClient", "bearer_auth"]
 
 _log = logging.getLogger(__name__)
 
+
+class _DropQueryStrings(logging.Filter):
+    """httpx logs each request's full URL at INFO; a query string can carry a patient's name or birth date."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.copy_with(query=None) if isinstance(arg, httpx.URL) else arg for arg in record.args
+            )
+        return True
+
+
+# Installed on import so no application logging setup can forget it.
+logging.getLogger("httpx").addFilter(_DropQueryStrings())
+
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30)
 

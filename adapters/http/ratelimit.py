@@ -48,11 +48,9 @@ class PracticeRateLimiter:
         self.limits = limits
         self._remaining = remaining
         self._slots = asyncio.Semaphore(limits.max_concurrent)
-        # aiolimiter cannot acquire more than max_rate at once, so a rate below 1/s becomes 1 per 1/rate s.
-        if limits.rate_per_second >= 1:
-            self._rate = AsyncLimiter(limits.rate_per_second, 1.0)
-        else:
-            self._rate = AsyncLimiter(1, 1.0 / limits.rate_per_second)
+        # One request per 1/rate seconds: a bucket of a whole second's worth would let a full second's burst
+        # through at once, and the PMS counts requests per second of its own clock.
+        self._rate = AsyncLimiter(1, 1.0 / limits.rate_per_second)
 
     @classmethod
     def from_limits(

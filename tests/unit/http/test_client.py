@@ -334,13 +334,13 @@ async def test_limiter_bounds_requests_in_flight(make: Any) -> None:
     assert [r.status_code for r in responses] == [200] * 8
 
 
-async def test_limiter_rate_admits_a_burst_then_times_out_within_the_deadline(make: Any) -> None:
+async def test_limiter_rate_spaces_requests_and_times_out_within_the_deadline(make: Any) -> None:
     script = Script(200)
     limiter = PracticeRateLimiter(3.0, 10, remaining=lambda: 0.05)
     client = make(script, limiter=limiter, retry=RetryPolicy(max_attempts=1))
     results = await asyncio.gather(*(client.request("GET", "/p") for _ in range(6)), return_exceptions=True)
-    assert len(script.requests) == 3
-    assert sum(isinstance(r, PMSTimeout) for r in results) == 3
+    assert len(script.requests) == 1
+    assert sum(isinstance(r, PMSTimeout) for r in results) == 5
 
 
 # -- no patient data, tracing ------------------------------------------------------------------------------

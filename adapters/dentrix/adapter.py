@@ -1,0 +1,355 @@
+"""The Dentrix adapter: the nine operations of :class:`adapters.contract.PMSInterface` over the Ascend API.
+
+Transport, retries, rate limits, tokens and deadlines belong to :class:`adapters.http.PMSHttpClient`; this
+module only knows Ascend's resources, its keyset paging and what the PMS does not do for us:
+
+- **Double booking.** Ascend accepts overlapping appointments in one operatory, so a create (or a move) first
+  reads the operatory's appointments for the slot and raises :class:`~adapters.errors.Conflict`. Check and
+  write are not atomic; the relay serializes one practice's commands, which keeps the window to edits made
+  in the office at the same moment.
+- **Reconciliation.** A write tags the record's notes with its reference (see :mod:`.mapping`);
+  :meth:`DentrixAdapter.find_by_reference` searches the notes with Ascend's partial-match operator
+  ``~=`` and keeps only an exact marker match.
+- **Partial updates** read the record and ``PUT`` it back whole with the given fields replaced, so that
+  fields left ``None`` keep their value whatever Ascend does with omitted fields.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import ValidationError
+
+from adapters.contract import PMSInterface
+from adapters.dentrix import mapping
+from adapters.dentrix.auth import AscendTokenSource
+from adapters.dentrix.config import DentrixConfig
+from adapters.dentrix.errors import map_ascend_error
+from adapters.domain import (
+    Appointment,
+    AppointmentCreateData,
+    AppointmentStatus,
+    AppointmentUpdateData,
+    ConnectionStatus,
+    DateRange,
+    Location,
+    Operatory,
+    Patient,
+    PatientCreateData,
+    PatientSearchQuery,
+    PatientUpdateData,
+    PmsKind,
+)
+from adapters.errors import Conflict, NotFound, PMSError, ValidationFailed
+from adapters.http import PMSHttpClient, PracticeRateLimiter, RetryPolicy, StaticCache, TokenCache
+
+__all__ = ["API_PREFIX", "VERSION_HEADER", "DentrixAdapter"]
+
+_log = logging.getLogger(__name__)
+
+API_PREFIX = "/ascend-gateway/api/v1"
+# Response header that reports the API version, when the gateway sends one.
+VERSION_HEADER = "X-Ascend-Version"
+
+# Statuses that free the operatory: a cancelled or broken appointment no longer holds its slot.
+_FREE_STATUSES = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.BROKEN})
+
+T = TypeVar("T")
+Json = dict[str, Any]
+
+
+class DentrixAdapter(PMSInterface):
+    """One practice's Dentrix, reached through Ascend. ``transport`` is the seam for tests."""
+
+    kind = PmsKind.DENTRIX
+
+    def __init__(
+        self,
+        config: DentrixConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._config = config
+        source = AscendTokenSource(config.client_id, config.client_secret)
+        self._http = PMSHttpClient(
+            base_url=config.base_url,
+            vendor="dentrix",
+            error_mapper=map_ascend_error,
+            token_cache=TokenCache(source, refresh_ahead=config.token_refresh_margin_seconds),
+            default_headers={"Organization-ID": config.organization_id, "Accept": "application/json"},
+            limiter=PracticeRateLimiter(config.rate_per_second, config.max_concurrent),
+            retry=retry or RetryPolicy(max_attempts=config.max_attempts),
+            timeout=httpx.Timeout(config.read_timeout_seconds, connect=config.connect_timeout_seconds),
+            transport=transport,
+        )
+        self._static = StaticCache(config.static_cache_ttl_seconds)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    def invalidate_static_cache(self) -> None:
+        self._static.invalidate()
+
+    # ---- static data -----------------------------------------------------------------------------------
+
+    async def list_locations(self) -> list[Location]:
+        return list(await self._static.get_or_load("locations", self._load_locations))
+
+    async def list_operatories(self, location_id: str | None = None) -> list[Operatory]:
+        operatories = await self._static.get_or_load("operatories", self._load_operatories)
+        return [op for op in operatories if location_id is None or op.location_id == location_id]
+
+    async def _load_locations(self) -> tuple[Location, ...]:
+        rows = await self._list_all("locations", [])
+        return tuple(_decode(mapping.location_from_ascend, row, "location") for row in rows)
+
+    async def _load_operatories(self) -> tuple[Operatory, ...]:
+        rows = await self._list_all("operatories", [])
+        return tuple(_decode(mapping.operatory_from_ascend, row, "operatory") for row in rows)
+
+    async def _location_of(self) -> dict[str, str]:
+        return {op.id: op.location_id for op in await self.list_operatories()}
+
+    # ---- patients --------------------------------------------------------------------------------------
+
+    async def search_patients(self, query: PatientSearchQuery) -> list[Patient]:
+        found: list[Patient] = []
+        async with aclosing(self._rows("patients", mapping.patient_search_filter(query))) as rows:
+            async for row in rows:
+                patient = _decode(mapping.patient_from_ascend, row, "patient")
+                if query.phone is None or mapping.patient_matches_phone(patient, query.phone):
+                    found.append(patient)
+                    if len(found) >= query.limit:
+                        break
+        return found
+
+    async def create_patient(self, data: PatientCreateData, *, reference: str) -> Patient:
+        body = _build(lambda: mapping.patient_create_body(data, reference=reference))
+        created = await self._send_json("POST", "/patients", body, route="/patients")
+        return _decode(mapping.patient_from_ascend, created, "patient")
+
+    async def update_patient(self, patient_id: str, updates: PatientUpdateData, *, reference: str) -> Patient:
+        current = await self._get_one("patients", patient_id)
+        body = _build(lambda: mapping.patient_update_body(current, updates, reference=reference))
+        saved = await self._send_json(
+            "PUT", f"/patients/{_segment(patient_id)}", body, route="/patients/{id}"
+        )
+        return _decode(mapping.patient_from_ascend, saved, "patient")
+
+    # ---- appointments ----------------------------------------------------------------------------------
+
+    async def list_appointments(self, location_id: str | None, date_range: DateRange) -> list[Appointment]:
+        location_of = await self._location_of()
+        operatory_ids = None
+        if location_id is not None:
+            operatory_ids = sorted(op for op, loc in location_of.items() if loc == location_id)
+            if not operatory_ids:
+                if all(loc.id != location_id for loc in await self.list_locations()):
+                    raise NotFound(f"location {location_id} is not a location of this practice")
+                return []
+        clauses = mapping.appointment_range_filter(date_range, operatory_ids)
+        found = []
+        async for row in self._rows("appointments", clauses):
+            appt = _decode(
+                lambda r: mapping.appointment_from_ascend(r, location_of=location_of), row, "appointment"
+            )
+            # The server's range clauses are inclusive; the contract's overlap is half-open.
+            if appt.start < date_range.end and appt.end > date_range.start:
+                found.append(appt)
+        return found
+
+    async def create_appointment(self, data: AppointmentCreateData, *, reference: str) -> Appointment:
+        if await self._operatory_location(data.operatory_id) != data.location_id:
+            raise ValidationFailed(
+                f"operatory {data.operatory_id} is not a known operatory of location {data.location_id}"
+            )
+        await self._ensure_free(data.operatory_id, DateRange(start=data.start, end=data.end), exclude=None)
+        body = _build(lambda: mapping.appointment_create_body(data, reference=reference))
+        created = await self._send_json("POST", "/appointments", body, route="/appointments")
+        return await self._appointment(created)
+
+    async def update_appointment(
+        self, appointment_id: str, updates: AppointmentUpdateData, *, reference: str
+    ) -> Appointment:
+        new_location = None
+        if updates.operatory_id is not None:
+            new_location = await self._operatory_location(updates.operatory_id)
+            if new_location is None:
+                raise ValidationFailed(f"operatory {updates.operatory_id} is not a known operatory")
+        current = await self._get_one("appointments", appointment_id)
+        before = await self._appointment(current)
+        body = _build(
+            lambda: mapping.appointment_update_body(
+                current, updates, reference=reference, operatory_location=new_location
+            )
+        )
+        after = await self._appointment({**body, "id": appointment_id})
+        if after.status not in _FREE_STATUSES and _moved(before, after):
+            slot = DateRange(start=after.start, end=after.end)
+            await self._ensure_free(after.operatory_id, slot, exclude=appointment_id)
+        saved = await self._send_json(
+            "PUT", f"/appointments/{_segment(appointment_id)}", body, route="/appointments/{id}"
+        )
+        return await self._appointment(saved)
+
+    async def _appointment(self, row: Json) -> Appointment:
+        location_of = await self._location_of()
+        return _decode(
+            lambda r: mapping.appointment_from_ascend(r, location_of=location_of), row, "appointment"
+        )
+
+    async def _operatory_location(self, operatory_id: str) -> str | None:
+        """The operatory's location; a miss reloads the cache once, for an operatory added since."""
+        found = (await self._location_of()).get(operatory_id)
+        if found is None:
+            self._static.invalidate("operatories")
+            found = (await self._location_of()).get(operatory_id)
+        return found
+
+    async def _ensure_free(self, operatory_id: str, slot: DateRange, *, exclude: str | None) -> None:
+        clauses = mapping.appointment_range_filter(slot, [operatory_id])
+        async with aclosing(self._rows("appointments", clauses)) as rows:
+            async for row in rows:
+                other = await self._appointment(row)
+                if other.id == exclude or other.status in _FREE_STATUSES:
+                    continue
+                if other.start < slot.end and other.end > slot.start:
+                    raise Conflict(f"operatory {operatory_id} is already booked by appointment {other.id}")
+
+    # ---- reconciliation and health ---------------------------------------------------------------------
+
+    async def find_by_reference(self, reference: str) -> Patient | Appointment | None:
+        appt_rows = await self._rows_tagged("appointments", mapping.APPOINTMENT_NOTES_FIELD, reference)
+        if appt_rows:
+            return await self._appointment(appt_rows[-1])
+        patient_rows = await self._rows_tagged("patients", mapping.PATIENT_NOTES_FIELD, reference)
+        return _decode(mapping.patient_from_ascend, patient_rows[-1], "patient") if patient_rows else None
+
+    async def _rows_tagged(self, resource: str, field: str, reference: str) -> list[Json]:
+        tagged = []
+        async for row in self._rows(resource, mapping.reference_filter(field, reference)):
+            _, found = mapping.split_notes(row.get(field))
+            if found == reference:
+                tagged.append(row)
+        return tagged
+
+    async def validate_connection(self) -> ConnectionStatus:
+        try:
+            response = await self._http.request(
+                "GET", f"{API_PREFIX}/locations", params=self._page_params([], None, 1), route="/locations"
+            )
+        except PMSError as exc:
+            _log.warning("dentrix connection check failed code=%s status=%s", exc.code, exc.http_status)
+            return ConnectionStatus(
+                ok=False, pms=self.kind, writable=False, detail=f"{exc.code}: {exc.message}"
+            )
+        return ConnectionStatus(
+            ok=True, pms=self.kind, version=response.headers.get(VERSION_HEADER), writable=True
+        )
+
+    # ---- HTTP plumbing ---------------------------------------------------------------------------------
+
+    def _page_params(self, clauses: list[str], last_id: str | None, size: int) -> dict[str, str]:
+        params = {"filter": mapping.join_filter(clauses), "pageSize": str(size)}
+        if last_id is not None:
+            params["lastId"] = last_id
+        return params
+
+    async def _rows(self, resource: str, clauses: list[str]) -> AsyncGenerator[Json, None]:
+        """Every record of a filtered list, page after page (keyset: ``lastId``; a short page is the last)."""
+        size, last_id = self._config.page_size, None
+        while True:
+            params = self._page_params(clauses, last_id, size)
+            response = await self._http.request(
+                "GET", f"{API_PREFIX}/{resource}", params=params, route=f"/{resource}"
+            )
+            page = _page(response, resource)
+            for row in page:
+                yield row
+            if len(page) < size:
+                return
+            next_id = str(page[-1].get("id"))
+            if next_id == last_id:
+                raise PMSError(f"Dentrix paging of /{resource} did not advance past id {next_id}")
+            last_id = next_id
+
+    async def _list_all(self, resource: str, clauses: list[str]) -> list[Json]:
+        return [row async for row in self._rows(resource, clauses)]
+
+    async def _get_one(self, resource: str, record_id: str) -> Json:
+        response = await self._http.request(
+            "GET", f"{API_PREFIX}/{resource}/{_segment(record_id)}", route=f"/{resource}/{{id}}"
+        )
+        return _object(response, resource)
+
+    async def _send_json(self, method: str, path: str, body: Json, *, route: str) -> Json:
+        response = await self._http.request(method, f"{API_PREFIX}{path}", json=body, write=True, route=route)
+        return _object(response, route)
+
+
+def _segment(record_id: str) -> str:
+    """An id as one path segment: an id is data, it must not be able to change the route."""
+    return quote(record_id, safe="")
+
+
+def _moved(before: Appointment, after: Appointment) -> bool:
+    return (before.operatory_id, before.start, before.end) != (
+        after.operatory_id,
+        after.start,
+        after.end,
+    ) or (before.status in _FREE_STATUSES)
+
+
+def _json(response: httpx.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise PMSError(f"Dentrix answered {what} with a body that is not JSON") from None
+
+
+def _page(response: httpx.Response, resource: str) -> list[Json]:
+    body = _json(response, f"/{resource}")
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+        raise PMSError(f"Dentrix answered /{resource} without a data list")
+    return data
+
+
+def _object(response: httpx.Response, what: str) -> Json:
+    body = _json(response, what)
+    # Single-record answers come bare or, from some gateways, wrapped like lists.
+    if isinstance(body, dict) and isinstance(body.get("data"), dict):
+        body = body["data"]
+    if not isinstance(body, dict):
+        raise PMSError(f"Dentrix answered {what} without a JSON object")
+    return body
+
+
+def _decode(reader: Callable[[Json], T], row: Mapping[str, Any], what: str) -> T:
+    """``reader(row)``, with any mapping failure raised as a PMSError that names fields, never values."""
+    try:
+        return reader(dict(row))
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors(include_input=False)})
+        raise PMSError(f"Dentrix {what} {row.get('id')} unreadable: invalid {', '.join(fields)}") from None
+    except KeyError as exc:
+        raise PMSError(f"Dentrix {what} {row.get('id')} unreadable: missing {exc.args[0]}") from None
+    except (ValueError, TypeError) as exc:
+        # from None: the cause's text can quote the offending value, which may be patient data.
+        raise PMSError(f"Dentrix {what} {row.get('id')} unreadable ({type(exc).__name__})") from None
+
+
+def _build(builder: Callable[[], T]) -> T:
+    """A request body from the caller's data; a mapping refusal is the caller's validation error."""
+    try:
+        return builder()
+    except ValueError as exc:
+        # Our own mapping messages name no values; anything else (pydantic's) might quote patient data.
+        detail = str(exc) if type(exc) is ValueError else type(exc).__name__
+        raise ValidationFailed(f"request rejected before sending: {detail}") from None

@@ -1,0 +1,173 @@
+"""The contract suite's :class:`~tests.contract.harness.SandboxHarness` for Dentrix: the Ascend sandbox in a
+thread of this process, driven through its documented admin API (``/_admin``), and a ``DentrixAdapter``."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from adapters.dentrix import DentrixAdapter, DentrixConfig
+from adapters.dentrix.sandbox import API_BASE, TOKEN_PATH, DentrixSandbox, SandboxConfig
+from adapters.dentrix.sandbox.seed import build_seed
+from adapters.http import RetryPolicy
+from adapters.sandbox.runner import RunningServer
+from tests.contract.harness import (
+    AdapterOverrides,
+    Fault,
+    FaultKind,
+    KnownRecords,
+    LoggedRequest,
+    Resource,
+)
+
+__all__ = ["DentrixHarness"]
+
+_CLIENT_ID = "contract-suite"
+_CLIENT_SECRET = "contract-suite-secret"
+_SEED = 42
+
+
+class DentrixHarness:
+    vendor = "dentrix"
+
+    def __init__(self, seed: int = _SEED) -> None:
+        self._seed = seed
+        self._server: RunningServer | None = None
+        self._admin: httpx.Client | None = None
+        self._org_id = ""
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        sandbox = DentrixSandbox(
+            SandboxConfig(seed=self._seed, client_id=_CLIENT_ID, client_secret=_CLIENT_SECRET)
+        )
+        self._server = sandbox.run_in_thread()
+        self._admin = httpx.Client(base_url=self._server.base_url, timeout=10.0)
+        summary = self._admin_json("GET", "/_admin/summary")
+        org = summary["organizations"][0]
+        self._org_id = org["id"]
+        self.known = _known_records(summary, org, self._seed)
+
+    def stop(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+        if self._server is not None:
+            self._server.stop()
+
+    def make_adapter(self, overrides: AdapterOverrides = AdapterOverrides()) -> DentrixAdapter:
+        assert self._server is not None, "start() first"
+        settings: dict[str, Any] = {
+            "base_url": self._server.base_url,
+            "organization_id": self._org_id,
+            "client_id": _CLIENT_ID,
+            "client_secret": SecretStr(_CLIENT_SECRET),
+        }
+        renamed = {
+            "rate_per_second": overrides.rate_per_second,
+            "max_concurrent": overrides.max_concurrent,
+            "static_cache_ttl_seconds": overrides.cache_ttl_seconds,
+            "read_timeout_seconds": overrides.read_timeout_seconds,
+            "page_size": overrides.page_size,
+            "max_attempts": overrides.max_attempts,
+        }
+        settings.update({k: v for k, v in renamed.items() if v is not None})
+        config = DentrixConfig(**settings)
+        # In-call backoff kept short so retried bursts stay quick; the policy's logic is unchanged.
+        retry = RetryPolicy(max_attempts=config.max_attempts, base_delay=0.05, max_delay=0.2)
+        return DentrixAdapter(config, retry=retry)
+
+    # ---- faults, tokens, logs ----------------------------------------------------------------------------
+
+    def set_faults(self, *faults: Fault) -> None:
+        self._admin_json("POST", "/_admin/faults", json={"rules": [_rule(f) for f in faults]})
+
+    def revoke_tokens(self) -> None:
+        self._admin_json("POST", "/_admin/tokens/revoke")
+
+    def requests(self, since: float = 0.0) -> list[LoggedRequest]:
+        lines = self._admin_json("GET", "/_admin/requests", params={"since": str(since)})["requests"]
+        return [_logged(line) for line in sorted(lines, key=lambda line: line["time"])]
+
+    def clear_requests(self) -> None:
+        self._admin_json("DELETE", "/_admin/requests")
+
+    def count_by_reference(self, reference: str) -> int:
+        return int(self._admin_json("GET", "/_admin/count", params={"reference": reference})["count"])
+
+    def _admin_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        assert self._admin is not None, "start() first"
+        response = self._admin.request(method, path, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+
+def _rule(fault: Fault) -> dict[str, Any]:
+    rule: dict[str, Any] = {"path": f"/{fault.resource.value}" if fault.resource else API_BASE}
+    if fault.writes_only:
+        rule["method"] = "POST|PUT"
+    if fault.count is not None:
+        rule["count"] = fault.count
+    if fault.kind is FaultKind.SERVER_ERROR:
+        rule.update(kind="error", status=fault.status)
+    elif fault.kind is FaultKind.RATE_LIMIT:
+        rule.update(kind="rate_limit", retry_after_s=fault.retry_after_s)
+    elif fault.kind is FaultKind.LOST_RESPONSE:
+        rule.update(kind="lost_response")
+    else:
+        rule.update(kind="hang", seconds=fault.seconds, then="drop")
+    return rule
+
+
+def _logged(line: dict[str, Any]) -> LoggedRequest:
+    path: str = line["path"]
+    if path.startswith(TOKEN_PATH):
+        resource = Resource.AUTH
+    else:
+        head = path.removeprefix(API_BASE).strip("/").split("/")[0]
+        resource = Resource(head) if head in Resource.__members__.values() else Resource.OTHER
+    return LoggedRequest(
+        time=float(line["time"]),
+        method=line["method"],
+        resource=resource,
+        is_write=line["method"] in ("POST", "PUT"),
+        status=line["status"],
+    )
+
+
+def _known_records(summary: dict[str, Any], org: dict[str, Any], seed: int) -> KnownRecords:
+    location = next(loc for loc in org["locations"] if loc["timeZone"] == "America/New_York")
+    operatory = next(op for op in location["operatories"] if op["active"])
+    # The seed is deterministic: rebuild it to learn what the summary does not list (the patients).
+    data = build_seed(seed, date.fromisoformat(summary["anchor"]))
+    patients = next(o for o in data.orgs if o.id == org["id"]).records["patients"]
+    by_last = Counter(p["lastName"] for p in patients)
+    last_name = min(by_last, key=lambda name: (-by_last[name], name))
+    patient = random.Random(seed).choice([p for p in patients if p["lastName"] == last_name])
+    return KnownRecords(
+        dst_location_id=location["id"],
+        dst_location_zone=location["timeZone"],
+        operatory_id=operatory["id"],
+        provider_id=org["providers"][0],
+        patient_id=patient["id"],
+        patient_last_name=last_name,
+        patient_first_name=patient["firstName"],
+        patient_date_of_birth=date.fromisoformat(patient["dateOfBirth"]),
+        patient_ids_with_last_name=frozenset(p["id"] for p in patients if p["lastName"] == last_name),
+        phi=_phi(patients),
+    )
+
+
+def _phi(patients: list[dict[str, Any]]) -> tuple[str, ...]:
+    values: set[str] = set()
+    for p in patients:
+        values.update(v for v in (p["firstName"], p["lastName"], p["dateOfBirth"], p["emailAddress"]) if v)
+        for phone in p["phones"] or ():
+            values.add(phone["number"])
+            values.add("".join(c for c in phone["number"] if c.isdigit()))
+    return tuple(sorted(values))

@@ -1,0 +1,125 @@
+"""What the contract suite needs from a vendor's sandbox, in vendor-neutral terms.
+
+A vendor joins the suite by implementing :class:`SandboxHarness` (e.g. ``dentrix_harness.py``) and adding its
+name to ``HARNESSES`` in ``conftest.py``; the assertions in ``test_contract.py`` never change. Faults, request
+logs and known records are described with the nouns of the normalized domain (resources, reads and writes),
+never with a vendor's paths or field names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Protocol
+
+from adapters.contract import PMSInterface
+
+__all__ = [
+    "AdapterOverrides",
+    "Fault",
+    "FaultKind",
+    "KnownRecords",
+    "LoggedRequest",
+    "Resource",
+    "SandboxHarness",
+]
+
+
+class Resource(StrEnum):
+    PATIENTS = "patients"
+    APPOINTMENTS = "appointments"
+    LOCATIONS = "locations"
+    OPERATORIES = "operatories"
+    AUTH = "auth"  # token or session calls
+    OTHER = "other"
+
+
+class FaultKind(StrEnum):
+    SERVER_ERROR = "server_error"  # a 5xx answer, in the vendor's error dialect
+    RATE_LIMIT = "rate_limit"  # 429 with Retry-After = ``retry_after_s``
+    LOST_RESPONSE = "lost_response"  # the request is applied, the answer never arrives
+    HANG = "hang"  # no answer for ``seconds``, then the connection drops
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault switch. ``count``: the next N matching requests (None: until cleared)."""
+
+    kind: FaultKind
+    resource: Resource | None = None  # None: every resource (auth calls excepted)
+    writes_only: bool = False
+    count: int | None = None
+    retry_after_s: float = 1.0
+    status: int = 503
+    seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class AdapterOverrides:
+    """Settings a test may change on the adapter it asks for; None keeps the vendor's default."""
+
+    rate_per_second: float | None = None
+    max_concurrent: int | None = None
+    cache_ttl_seconds: float | None = None
+    read_timeout_seconds: float | None = None
+    page_size: int | None = None
+    max_attempts: int | None = None
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as the sandbox saw it. ``time``: Unix seconds at arrival. ``status`` None: dropped."""
+
+    time: float
+    method: str
+    resource: Resource
+    is_write: bool
+    status: int | None
+
+
+@dataclass(frozen=True)
+class KnownRecords:
+    """Seeded records the suite can rely on, by normalized id."""
+
+    dst_location_id: str  # a location whose time zone observes daylight-saving time
+    dst_location_zone: str  # its IANA zone
+    operatory_id: str  # an active operatory of that location
+    provider_id: str
+    # A seeded patient's search keys; its last name is the most common one (several small pages of it).
+    patient_id: str
+    patient_last_name: str
+    patient_first_name: str
+    patient_date_of_birth: date
+    patient_ids_with_last_name: frozenset[str]  # every seeded patient with exactly that last name
+    # Names, birth dates (ISO), phones (as stored and as digits) and e-mails of seeded patients: none may
+    # appear in a log line.
+    phi: tuple[str, ...] = field(repr=False, default=())
+
+
+class SandboxHarness(Protocol):
+    """A vendor sandbox running in-process over real HTTP, and the means to make adapters for it."""
+
+    vendor: str
+    known: KnownRecords
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def make_adapter(self, overrides: AdapterOverrides = AdapterOverrides()) -> PMSInterface:
+        """A fresh adapter (own connection pool, token cache and static cache) for the seeded practice."""
+
+    def set_faults(self, *faults: Fault) -> None:
+        """Replace the live faults (an empty call clears them)."""
+
+    def revoke_tokens(self) -> None:
+        """Invalidate every token or session the sandbox has issued, as an expiry mid-run would."""
+
+    def requests(self, since: float = 0.0) -> list[LoggedRequest]:
+        """The request log from ``since`` (Unix seconds), oldest first."""
+
+    def clear_requests(self) -> None: ...
+
+    def count_by_reference(self, reference: str) -> int:
+        """How many records (of any kind) carry the integrator reference ``reference``."""
