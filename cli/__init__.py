@@ -21,6 +21,8 @@ _GROUPS = {
     "kafka": "cli.kafka",
     "topics": "cli.topics",
     "sandbox": "cli.sandbox",
+    "config": "cli.config",
+    "worker": "cli.worker",
 }
 
 for _name, _module in _GROUPS.items():

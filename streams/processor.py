@@ -1,0 +1,571 @@
+"""The per-command pipeline: one message in, exactly one step towards its terminal outcome out.
+
+::
+
+    decode ─ bad ──────────────────────────────────────────────► error VALIDATION + dead letter (raw bytes)
+      │
+    practice known? ─ no ──────────────────────────────────────► error UNKNOWN_PRACTICE
+    inbox: DONE ───────────────────────────────────────────────► the stored answer again, no PMS call
+           older copy of a command already forwarded ──────────► dropped (its newer copy is in a retry tier)
+    past expires_at ───────────────────────────────────────────► error DEADLINE_EXCEEDED, no PMS call
+    subject busy (an earlier command for it is in retry) ──────► follows it into its tier (no attempt burnt)
+    circuit open / practice parked after a 429 ────────────────► retry tier (no attempt burnt)
+    inbox: IN_FLIGHT write ── find_by_reference ── found ──────► result
+                                               └─ not found ──► wait out the stale-read grace, then write
+    IN_FLIGHT made durable (writes) ─ adapter call ─ ok ───────► result, inbox DONE
+                                                   └─ error ──► error | retry tier | dead letter + error
+
+Everything here is independent of Faust: tables are mappings, sending is :class:`Outbox`. The Faust
+wiring lives in ``topology.py``. Nothing raises out of :meth:`Processor.handle`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from adapters.contract import PMSInterface
+from adapters.deadline import deadline_scope
+from adapters.errors import ErrorCode, PMSError, RateLimited
+from streams.circuit import CircuitBoard, CircuitOpen
+from streams.codec import Codec, DecodeError, EncodedMessage
+from streams.dispatch import dispatch, is_write, reconciled_payload
+from streams.envelopes import CommandEnvelope, ErrorEnvelope, ResultEnvelope
+from streams.hops import Hop, Origin, read_hop, write_hop
+from streams.inbox import InboxEntry, Phase, StoredAnswer
+from streams.ordering import subject_of
+from streams.registry import Practice, Registry
+from streams.retry import Answer, DeadLetter, Failure, FailureKind, Retry, RetryTiers, decide
+from streams.tracing import consumer_span, inject, producer_span
+
+__all__ = ["Incoming", "Outbox", "Processor", "ProcessorSettings", "Routes"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message as read from the commands topic or a retry tier."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes | None]]
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Topic names the processor sends to."""
+
+    results: str
+    errors: str
+    retries: tuple[str, ...]  # one per tier, shortest delay first
+    dead_letters: str
+
+
+@dataclass(frozen=True)
+class ProcessorSettings:
+    routes: Routes
+    tiers: RetryTiers = field(default_factory=RetryTiers)
+    # A write found IN_FLIGHT but not (yet) in the PMS may be hidden by a stale read: wait this long after
+    # the attempt began before concluding it was never applied and writing again.
+    reconcile_grace_seconds: float = 30.0
+    # Time allowed for one PMS call when the command itself sets no deadline.
+    call_budget_seconds: float = 30.0
+    consumer_group: str = "pms-relay"
+
+
+class Outbox(Protocol):
+    async def send(self, topic: str, message: EncodedMessage, partition: int | None = None) -> None:
+        """Return once the broker has the message (in ``partition``, or the key's partition when None)."""
+
+    async def durable(self) -> None:
+        """Return once every table write made so far is on the broker."""
+
+
+class Processor:
+    def __init__(
+        self,
+        *,
+        settings: ProcessorSettings,
+        registry: Registry,
+        adapter_for: Callable[[Practice], PMSInterface],
+        codec: Codec,
+        inbox: MutableMapping[str, Any],
+        subjects: MutableMapping[str, Any],
+        circuits: CircuitBoard,
+        outbox: Outbox,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._registry = registry
+        self._adapter_for = adapter_for
+        self._codec = codec
+        self._inbox = inbox
+        self._subjects = subjects
+        self._circuits = circuits
+        self._outbox = outbox
+        self._clock = clock
+
+    # -- entry point ---------------------------------------------------------------------------------------
+
+    def decode(self, message: Incoming) -> CommandEnvelope | DecodeError:
+        try:
+            return self._codec.decode_command(message.value, message.headers, message.key)
+        except DecodeError as exc:
+            return exc
+
+    async def handle(self, message: Incoming, decoded: CommandEnvelope | DecodeError) -> None:
+        """Take ``message`` one step towards its terminal outcome. Never raises (but for cancellation)."""
+        attributes: dict[str, Any] = {
+            "messaging.consumer.group.name": self._settings.consumer_group,
+            "messaging.destination.partition.id": str(message.partition),
+            "messaging.kafka.offset": message.offset,
+        }
+        if isinstance(decoded, CommandEnvelope):
+            attributes |= {
+                "messaging.message.id": str(decoded.command_id),
+                "messaging.kafka.message.key": decoded.practice_id,
+                "pms.command_type": decoded.command_type.value,
+                "pms.practice_id": decoded.practice_id,
+            }
+        with consumer_span(message.topic, message.headers, attributes) as span:
+            try:
+                if isinstance(decoded, DecodeError):
+                    await self._undecodable(message, decoded)
+                else:
+                    outcome = await self._process(message, decoded)
+                    span.set_attribute("pms.outcome", outcome)
+            except Exception as exc:  # the last line of defence: Faust may skip an offset that raised
+                span.record_exception(exc)
+                _log.exception(
+                    "internal error topic=%s partition=%s offset=%s",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                )
+                await self._internal(message, decoded, exc)
+
+    # -- the pipeline --------------------------------------------------------------------------------------
+
+    async def _process(self, message: Incoming, command: CommandEnvelope) -> str:
+        command_id = str(command.command_id)
+        practice = self._registry.get(command.practice_id)
+        if practice is None:
+            await self._answer_error(
+                message, command, None, ErrorCode.UNKNOWN_PRACTICE, "unknown practice", 0
+            )
+            return "unknown_practice"
+        hop = read_hop(message.headers)
+        this_hop = hop.hop if hop is not None else 0
+        entry = self._entry(command_id)
+        if entry is not None and entry.phase is Phase.DONE and entry.answer is not None:
+            await self._replay(entry.answer, message)
+            return "replayed"
+        if entry is not None and entry.hop > this_hop:
+            _log.info("stale copy dropped command_id=%s hop=%s live_hop=%s", command_id, this_hop, entry.hop)
+            return "stale_copy"
+        attempts = entry.attempts if entry is not None else (hop.attempts if hop is not None else 0)
+        now = self._clock()
+        if command.expires_at is not None and command.expires_at.timestamp() <= now:
+            await self._terminal_error(message, command, practice, ErrorCode.DEADLINE_EXCEEDED, attempts)
+            return "deadline_exceeded"
+        subject = subject_of(command)
+        head = self._subject_head(command.practice_id, subject)
+        if head is not None and head["command_id"] != command_id:
+            await self._follow(message, command, practice, attempts, head)
+            return "following"
+        rejection = self._circuits.rejection(command.practice_id, practice.pms, practice.circuit)
+        if rejection is not None:
+            await self._fail(message, command, practice, rejection, attempts, entry)
+            return "circuit_rejected" if rejection.kind is FailureKind.CIRCUIT_OPEN else "parked"
+        adapter = self._adapter_for(practice)
+        write = is_write(command.command_type)
+        if entry is not None and entry.phase is Phase.IN_FLIGHT and write:
+            found = await self._reconcile(adapter, command, practice)
+            if found is not None:
+                await self._succeed(message, command, practice, found, attempts)
+                return "reconciled"
+            if now - entry.since < self._settings.reconcile_grace_seconds:
+                failure = Failure(ErrorCode.UNAVAILABLE, True, kind=FailureKind.PARKED)
+                await self._fail(message, command, practice, failure, attempts, entry)
+                return "reconcile_wait"
+        attempts += 1
+        if write:
+            self._put(command_id, InboxEntry(Phase.IN_FLIGHT, this_hop, attempts, now, message.partition))
+            await self._outbox.durable()
+        try:
+            with deadline_scope(command.expires_at, seconds=self._settings.call_budget_seconds):
+                payload = await self._circuits.call(
+                    command.practice_id, practice.pms, practice.circuit, lambda: dispatch(adapter, command)
+                )
+        except CircuitOpen:
+            failure = self._circuits.rejection(
+                command.practice_id, practice.pms, practice.circuit
+            ) or Failure(ErrorCode.CIRCUIT_OPEN, True, retry_after=practice.circuit.reset_timeout_seconds)
+            await self._fail(message, command, practice, failure, attempts - 1, entry)
+            return "circuit_rejected"
+        except PMSError as exc:
+            if isinstance(exc, RateLimited) and exc.retry_after:
+                self._circuits.park(command.practice_id, practice.pms, exc.retry_after)
+            failure = Failure(exc.code, exc.retryable, retry_after=exc.retry_after)
+            unknown = write and exc.outcome_unknown
+            await self._fail(message, command, practice, failure, attempts, entry, error=exc, unknown=unknown)
+            return "failed"
+        await self._succeed(message, command, practice, payload, attempts)
+        return "succeeded"
+
+    async def _reconcile(
+        self, adapter: PMSInterface, command: CommandEnvelope, practice: Practice
+    ) -> BaseModel | None:
+        with deadline_scope(command.expires_at, seconds=self._settings.call_budget_seconds):
+            found = await adapter.find_by_reference(str(command.command_id))
+        _log.info("reconciled command_id=%s found=%s", command.command_id, found is not None)
+        return reconciled_payload(command, found)
+
+    # -- outcomes ------------------------------------------------------------------------------------------
+
+    async def _succeed(
+        self,
+        message: Incoming,
+        command: CommandEnvelope,
+        practice: Practice,
+        payload: BaseModel,
+        attempts: int,
+    ) -> None:
+        hop = read_hop(message.headers)
+        started = hop.first_seen if hop is not None else None
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        result = ResultEnvelope.model_validate(
+            {
+                "command_id": command.command_id,
+                "command_type": command.command_type,
+                "practice_id": command.practice_id,
+                "pms": practice.pms,
+                "completed_at": now,
+                "attempts": max(attempts, 1),
+                "duration_ms": max(0, int(((now - (started or now)).total_seconds()) * 1000)),
+                "payload": payload,
+            }
+        )
+        encoded = self._codec.encode_result(result, passthrough_headers=inject(_own_headers(message)))
+        await self._send(self._settings.routes.results, encoded, command)
+        self._finish(command, message, StoredAnswer("result", encoded.key, encoded.value), attempts)
+        await self._outbox.durable()
+
+    async def _terminal_error(
+        self,
+        message: Incoming,
+        command: CommandEnvelope,
+        practice: Practice | None,
+        code: ErrorCode,
+        attempts: int,
+        *,
+        error: PMSError | None = None,
+    ) -> None:
+        text = error.message if error is not None else _MESSAGES.get(code, code.value.lower())
+        await self._answer_error(message, command, practice, code, text, attempts, error=error)
+        await self._outbox.durable()
+
+    async def _answer_error(
+        self,
+        message: Incoming,
+        command: CommandEnvelope,
+        practice: Practice | None,
+        code: ErrorCode,
+        text: str,
+        attempts: int,
+        *,
+        error: PMSError | None = None,
+    ) -> None:
+        envelope = ErrorEnvelope(
+            command_id=command.command_id,
+            command_type=command.command_type,
+            practice_id=command.practice_id,
+            code=code,
+            retryable=error.retryable if error is not None else False,
+            message=text,
+            pms=practice.pms if practice is not None else None,
+            attempts=attempts,
+            http_status=error.http_status if error is not None else None,
+            failed_at=datetime.fromtimestamp(self._clock(), UTC),
+        )
+        encoded = self._codec.encode_error(envelope, passthrough_headers=inject(_own_headers(message)))
+        await self._send(self._settings.routes.errors, encoded, command)
+        if practice is not None:
+            self._finish(command, message, StoredAnswer("error", encoded.key, encoded.value), attempts)
+
+    async def _fail(
+        self,
+        message: Incoming,
+        command: CommandEnvelope,
+        practice: Practice,
+        failure: Failure,
+        attempts: int,
+        entry: InboxEntry | None,
+        *,
+        error: PMSError | None = None,
+        unknown: bool = False,
+    ) -> None:
+        now = self._clock()
+        decision = decide(
+            failure,
+            attempts=attempts,
+            now=datetime.fromtimestamp(now, UTC),
+            expires_at=command.expires_at,
+            tiers=self._settings.tiers,
+        )
+        match decision:
+            case Answer(code=code):
+                await self._terminal_error(message, command, practice, code, attempts, error=error)
+            case DeadLetter(code=code):
+                await self._dead_letter(message, command, code, attempts, error)
+                await self._terminal_error(message, command, practice, code, attempts, error=error)
+            case Retry() as retry:
+                phase = (
+                    Phase.IN_FLIGHT
+                    if unknown or (entry is not None and entry.phase is Phase.IN_FLIGHT)
+                    else Phase.SCHEDULED
+                )
+                since = entry.since if entry is not None and phase is Phase.IN_FLIGHT and not unknown else now
+                await self._forward(message, command, retry, failure, error, phase, since)
+
+    async def _follow(
+        self,
+        message: Incoming,
+        command: CommandEnvelope,
+        practice: Practice,
+        attempts: int,
+        head: dict[str, Any],
+    ) -> None:
+        """Send ``command`` behind the earlier command for its subject, into the tier that command waits in."""
+        tier = int(head["tier"])
+        wait = self._settings.tiers.delays[tier]
+        retry = Retry(tier=tier, due_at=datetime.fromtimestamp(self._clock() + wait, UTC), attempts=attempts)
+        failure = Failure(ErrorCode.CONFLICT, True, kind=FailureKind.PARKED)
+        await self._forward(
+            message, command, retry, failure, None, Phase.SCHEDULED, self._clock(), follower=True
+        )
+
+    async def _forward(
+        self,
+        message: Incoming,
+        command: CommandEnvelope,
+        retry: Retry,
+        failure: Failure,
+        error: PMSError | None,
+        phase: Phase,
+        since: float,
+        *,
+        follower: bool = False,
+    ) -> None:
+        command_id = str(command.command_id)
+        previous = read_hop(message.headers)
+        next_hop = Hop(
+            hop=(previous.hop if previous is not None else 0) + 1,
+            attempts=retry.attempts,
+            first_seen=previous.first_seen
+            if previous is not None
+            else datetime.fromtimestamp(self._clock(), UTC),
+            origin=previous.origin
+            if previous is not None
+            else Origin(message.topic, message.partition, message.offset),
+            due_at=retry.due_at,
+            error_code=failure.code.value,
+            error_class=type(error).__name__ if error is not None else failure.kind.value,
+            error_message=error.message if error is not None else _MESSAGES.get(failure.code),
+        )
+        topic = self._settings.routes.retries[retry.tier]
+        headers = inject(write_hop(message.headers, next_hop))
+        # Send first, then move the inbox: a crash in between leaves two live copies, and the inbox turns the
+        # second into a replay; the other order could leave none.
+        copy = EncodedMessage(message.key, message.value or b"", headers)
+        # Tiers have the source's partition count: the copy stays in the partition its tables live in.
+        await self._send(topic, copy, command, partition=message.partition)
+        self._put(command_id, InboxEntry(phase, next_hop.hop, retry.attempts, since, message.partition))
+        subject = subject_of(command)
+        if subject is not None:
+            self._hold_subject(command.practice_id, subject, command_id, retry.tier, follower=follower)
+        await self._outbox.durable()
+        _log.info(
+            "retry scheduled command_id=%s tier=%s attempts=%s code=%s",
+            command_id,
+            retry.tier,
+            retry.attempts,
+            failure.code.value,
+        )
+
+    async def _dead_letter(
+        self,
+        message: Incoming,
+        command: CommandEnvelope | None,
+        code: ErrorCode,
+        attempts: int,
+        error: BaseException | None,
+    ) -> None:
+        previous = read_hop(message.headers)
+        hop = Hop(
+            hop=(previous.hop if previous is not None else 0) + 1,
+            attempts=attempts,
+            first_seen=previous.first_seen
+            if previous is not None
+            else datetime.fromtimestamp(self._clock(), UTC),
+            origin=previous.origin
+            if previous is not None
+            else Origin(message.topic, message.partition, message.offset),
+            error_code=code.value,
+            error_class=type(error).__name__ if error is not None else None,
+            error_message=error.message if isinstance(error, PMSError) else _MESSAGES.get(code),
+        )
+        headers = inject(write_hop(message.headers, hop))
+        await self._send(
+            self._settings.routes.dead_letters,
+            EncodedMessage(message.key, message.value or b"", headers),
+            command,
+        )
+
+    async def _undecodable(self, message: Incoming, exc: DecodeError) -> None:
+        await self._dead_letter(message, None, ErrorCode.VALIDATION, 0, exc)
+        envelope = ErrorEnvelope(
+            command_id=exc.command_id,
+            command_type=exc.command_type,
+            practice_id=exc.practice_id,
+            code=ErrorCode.VALIDATION,
+            retryable=False,
+            message=exc.message,
+            failed_at=datetime.fromtimestamp(self._clock(), UTC),
+        )
+        encoded = self._codec.encode_error(envelope, passthrough_headers=inject([]))
+        await self._send(self._settings.routes.errors, encoded, None)
+        _log.info(
+            "undecodable message topic=%s partition=%s offset=%s",
+            message.topic,
+            message.partition,
+            message.offset,
+        )
+
+    async def _internal(
+        self, message: Incoming, decoded: CommandEnvelope | DecodeError, exc: Exception
+    ) -> None:
+        """A bug, not a PMS failure: dead-letter the message (for redrive after a fix) and answer INTERNAL."""
+        try:
+            command = decoded if isinstance(decoded, CommandEnvelope) else None
+            await self._dead_letter(message, command, ErrorCode.INTERNAL, 0, exc)
+            envelope = ErrorEnvelope(
+                command_id=command.command_id if command is not None else None,
+                command_type=command.command_type if command is not None else None,
+                practice_id=command.practice_id if command is not None else None,
+                code=ErrorCode.INTERNAL,
+                retryable=False,
+                message=f"internal error ({type(exc).__name__}); the command was dead-lettered",
+                failed_at=datetime.fromtimestamp(self._clock(), UTC),
+            )
+            await self._send(self._settings.routes.errors, self._codec.encode_error(envelope), command)
+            if command is not None:
+                hop = read_hop(message.headers)
+                done = InboxEntry(Phase.DONE, hop.hop if hop else 0, 0, self._clock(), message.partition)
+                self._put(str(command.command_id), done)
+                self._release_subject(command)
+        except Exception:
+            _log.exception("could not answer an internal error offset=%s", message.offset)
+
+    async def _replay(self, answer: StoredAnswer, message: Incoming) -> None:
+        if answer.kind == "result":
+            replayed = self._codec.decode_result(answer.value, key=answer.key)
+            encoded = self._codec.encode_result(replayed, passthrough_headers=inject(_own_headers(message)))
+            await self._outbox.send(self._settings.routes.results, encoded)
+        else:
+            failed = self._codec.decode_error(answer.value, key=answer.key)
+            encoded = self._codec.encode_error(failed, passthrough_headers=inject(_own_headers(message)))
+            await self._outbox.send(self._settings.routes.errors, encoded)
+
+    async def _send(
+        self,
+        topic: str,
+        encoded: EncodedMessage,
+        command: CommandEnvelope | None,
+        *,
+        partition: int | None = None,
+    ) -> None:
+        attributes = {} if command is None else {"messaging.message.id": str(command.command_id)}
+        with producer_span(topic, attributes):
+            message = EncodedMessage(encoded.key, encoded.value, inject(encoded.headers))
+            await self._outbox.send(topic, message, partition)
+
+    # -- tables --------------------------------------------------------------------------------------------
+
+    def _entry(self, command_id: str) -> InboxEntry | None:
+        raw = self._inbox.get(command_id)
+        return None if raw is None else InboxEntry.from_json(raw)
+
+    def _put(self, command_id: str, entry: InboxEntry) -> None:
+        self._inbox[command_id] = entry.to_json()
+
+    def _finish(
+        self, command: CommandEnvelope, message: Incoming, answer: StoredAnswer, attempts: int
+    ) -> None:
+        hop = read_hop(message.headers)
+        entry = InboxEntry(
+            Phase.DONE, hop.hop if hop else 0, attempts, self._clock(), message.partition, answer
+        )
+        self._put(str(command.command_id), entry)
+        self._release_subject(command)
+
+    def _subject_head(self, practice_id: str, subject: str | None) -> dict[str, Any] | None:
+        if subject is None:
+            return None
+        queue = self._subjects.get(f"{practice_id}|{subject}")
+        return dict(queue[0]) if queue else None
+
+    def _hold_subject(
+        self, practice_id: str, subject: str, command_id: str, tier: int, *, follower: bool
+    ) -> None:
+        key = f"{practice_id}|{subject}"
+        queue = [dict(item) for item in self._subjects.get(key) or []]
+        for item in queue:
+            if item["command_id"] == command_id:
+                item["tier"] = tier
+                break
+        else:
+            queue.append({"command_id": command_id, "tier": tier})
+        self._subjects[key] = queue
+
+    def _release_subject(self, command: CommandEnvelope) -> None:
+        subject = subject_of(command)
+        if subject is None:
+            return
+        key = f"{command.practice_id}|{subject}"
+        queue = self._subjects.get(key)
+        if not queue:
+            return
+        remaining = [item for item in queue if item["command_id"] != str(command.command_id)]
+        if len(remaining) == len(queue):
+            return
+        if remaining:
+            self._subjects[key] = remaining
+        else:
+            del self._subjects[key]
+
+
+_MESSAGES = {
+    ErrorCode.DEADLINE_EXCEEDED: "the command's deadline passed before it could be completed",
+    ErrorCode.CIRCUIT_OPEN: "the practice's circuit is open",
+    ErrorCode.RATE_LIMITED: "the practice is rate limited",
+    ErrorCode.UNKNOWN_PRACTICE: "unknown practice",
+}
+
+
+def _own_headers(message: Incoming) -> list[tuple[str, bytes]]:
+    """Headers of the incoming message worth carrying to its answer: the trace context."""
+    return [(k, v) for k, v in message.headers if k in ("traceparent", "tracestate") and v is not None]
+
+
+Handler = Callable[[Incoming, CommandEnvelope | DecodeError], Awaitable[None]]

@@ -1,0 +1,106 @@
+"""OpenTelemetry for the stream layer, following the messaging conventions (``kafka-patterns.md``).
+
+A CONSUMER span per command copy (its parent is the ``traceparent`` the copy carries), CLIENT spans for PMS
+calls (made by ``adapters.http``), a PRODUCER span per event sent, and the current context injected into
+every outgoing event so one trace follows a command across retries. Attributes carry ids, codes and
+counts only: never patient data.
+
+Exporting is configured by the standard ``OTEL_*`` variables: OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or
+``OTEL_TRACES_EXPORTER=otlp``) is set, ``console`` on request, and nothing when unset.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.trace import Span, SpanKind, Tracer
+
+__all__ = ["configure_tracing", "consumer_span", "inject", "producer_span", "tracer"]
+
+_TRACE_HEADERS = ("traceparent", "tracestate")
+_NAME = "pms-relay"
+
+
+def tracer() -> Tracer:
+    return trace.get_tracer(_NAME)
+
+
+def configure_tracing(environ: Mapping[str, str] | None = None) -> TracerProvider | None:
+    """Install an exporting tracer provider as the standard variables ask; None when tracing stays off."""
+    env = os.environ if environ is None else environ
+    chosen = env.get("OTEL_TRACES_EXPORTER", "otlp" if env.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "none")
+    exporter: SpanExporter
+    if chosen == "none" or env.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return None
+    if chosen == "console":
+        exporter = ConsoleSpanExporter()
+    else:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": env.get("OTEL_SERVICE_NAME", _NAME)}))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+class _Getter:
+    def get(self, carrier: Sequence[tuple[str, bytes | None]], key: str) -> list[str] | None:
+        values = [v.decode("utf-8", "replace") for k, v in carrier if k == key and v is not None]
+        return values or None
+
+    def keys(self, carrier: Sequence[tuple[str, bytes | None]]) -> list[str]:
+        return [k for k, _ in carrier]
+
+
+@contextmanager
+def consumer_span(
+    topic: str, headers: Sequence[tuple[str, bytes | None]], attributes: Mapping[str, Any]
+) -> Iterator[Span]:
+    """The CONSUMER span of processing one message, child of the context the message carries."""
+    parent = propagate.extract(headers, getter=_Getter())  # type: ignore[arg-type]
+    with tracer().start_as_current_span(
+        f"process {topic}",
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.name": "process",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": topic,
+            **attributes,
+        },
+    ) as span:
+        yield span
+
+
+@contextmanager
+def producer_span(topic: str, attributes: Mapping[str, Any]) -> Iterator[Span]:
+    with tracer().start_as_current_span(
+        f"send {topic}",
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.name": "send",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": topic,
+            **attributes,
+        },
+    ) as span:
+        yield span
+
+
+def inject(headers: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """``headers`` with the current trace context in place of any they carried."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=otel_context.get_current())
+    kept = [(k, v) for k, v in headers if k not in _TRACE_HEADERS]
+    return kept + [(k, v.encode()) for k, v in carrier.items() if k in _TRACE_HEADERS]

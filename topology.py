@@ -1,0 +1,343 @@
+"""The whole flow of pms-relay on one page: the Faust app, its topics, tables and agents.
+
+::
+
+    platform ──► pms.commands ──► [agent: commands] ─┐
+                                                      ├─► Scheduler ─► Processor ─► adapter ─► PMS
+    pms.commands.retry.<d> ──► [agent: retries] ──────┘   (per-subject     │
+           ▲   (waits until each copy is due,                order, per-     ├─► pms.results
+           │    per partition, never early)                  practice        ├─► pms.errors
+           │                                                 slots)          ├─► pms.commands.retry.<d> ─┘
+           └──────────────────────────────────────────────────────────────── ├─► pms.commands.dlt
+                                                                              └─► pms.alerts (circuit transitions)
+    tables (changelogged, co-partitioned with pms.commands by practice):
+      inbox     command id        → IN_FLIGHT | SCHEDULED | DONE (+ the answer)   idempotency
+      subjects  practice|subject  → commands waiting in retry, in order           ordering across retries
+      circuits  practice|PMS      → pybreaker state, counters, parked-until        circuit breakers
+
+Every message is acked only when its step is finished; Faust commits an offset only when every message
+before it is acked, so a crash replays, and the inbox turns replays into answers instead of second writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import faust
+from faust.streams import _current_event
+from faust.types import TP, EventT, TableT
+
+from adapters.contract import PMSInterface
+from adapters.vendors import make_adapter
+from streams.circuit import CircuitBoard, Transition
+from streams.codec import Codec, EncodedMessage
+from streams.hops import read_hop
+from streams.ordering import subject_of
+from streams.processor import Incoming, Processor, ProcessorSettings, Routes
+from streams.registry import Practice, Registry
+from streams.retry import RetryTiers
+from streams.scheduler import Scheduler
+
+__all__ = ["TopicNames", "Topology", "WorkerSettings", "build"]
+
+Event = EventT[Any]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    prefix: str = ""
+    tiers: RetryTiers = field(default_factory=RetryTiers)
+
+    @property
+    def commands(self) -> str:
+        return f"{self.prefix}pms.commands"
+
+    @property
+    def results(self) -> str:
+        return f"{self.prefix}pms.results"
+
+    @property
+    def errors(self) -> str:
+        return f"{self.prefix}pms.errors"
+
+    @property
+    def retries(self) -> tuple[str, ...]:
+        return tuple(f"{self.commands}.retry.{_duration(d)}" for d in self.tiers.delays)
+
+    @property
+    def dead_letters(self) -> str:
+        return f"{self.commands}.dlt"
+
+    @property
+    def alerts(self) -> str:
+        return f"{self.prefix}pms.alerts"
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    bootstrap_servers: str = "localhost:9092"
+    app_id: str = "pms-relay"
+    topics: TopicNames = field(default_factory=TopicNames)
+    partitions: int = 6
+    max_in_flight: int = 256
+    reconcile_grace_seconds: float = 30.0
+    call_budget_seconds: float = 30.0
+    inbox_retention_seconds: float = 7 * 24 * 3600.0
+    web_port: int | None = None  # Faust's web server (health and /performance/); off when None
+    # Above this many copies waiting for their due time in one partition, that partition's fetching pauses.
+    retry_buffer: int = 500
+
+
+@dataclass
+class Topology:
+    app: faust.App
+    processor: Processor
+    scheduler: Scheduler
+    adapters: dict[str, PMSInterface]
+
+
+def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None = None) -> Topology:
+    """Wire the app: topics, tables, the processor and the agents that feed it."""
+    names = settings.topics
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        store="memory://",  # tables are rebuilt from their changelogs at start
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        stream_wait_empty=False,  # retry copies may wait minutes: a rebalance must not wait for them
+        broker_commit_interval=0.5,
+        producer_acks=-1,
+        web_enabled=settings.web_port is not None,
+        web_port=settings.web_port or 6066,
+    )
+
+    def raw_topic(*topic_names: str) -> faust.TopicT:
+        return app.topic(
+            *topic_names, key_serializer="raw", value_serializer="raw", partitions=settings.partitions
+        )
+
+    commands = raw_topic(names.commands)
+    retries = raw_topic(*names.retries)
+    alerts = app.topic(names.alerts, key_serializer="raw", value_serializer="json")
+
+    def json_table(name: str) -> TableT[str, Any]:
+        # The app's default value serializer is JSON: entries are plain dicts and lists.
+        return app.Table(name, default=None, partitions=settings.partitions, key_type=str)
+
+    inbox = json_table("inbox")
+    subjects = json_table("subjects")
+    circuits_table = json_table("circuits")
+
+    adapters: dict[str, PMSInterface] = {}
+
+    def adapter_for(practice: Practice) -> PMSInterface:
+        adapter = adapters.get(practice.practice_id)
+        if adapter is None:
+            adapter = adapters[practice.practice_id] = make_adapter(practice.pms, practice.connection)
+        return adapter
+
+    def publish_transition(transition: Transition) -> None:
+        _log.warning(
+            "circuit %s -> %s practice_id=%s pms=%s",
+            transition.old,
+            transition.new,
+            transition.practice_id,
+            transition.pms.value,
+        )
+        alerts.send_soon(key=transition.practice_id.encode(), value=_alert(transition))
+
+    processor = Processor(
+        settings=ProcessorSettings(
+            routes=Routes(names.results, names.errors, names.retries, names.dead_letters),
+            tiers=names.tiers,
+            reconcile_grace_seconds=settings.reconcile_grace_seconds,
+            call_budget_seconds=settings.call_budget_seconds,
+            consumer_group=settings.app_id,
+        ),
+        registry=registry,
+        adapter_for=adapter_for,
+        codec=codec or Codec(),
+        inbox=inbox,
+        subjects=subjects,
+        circuits=CircuitBoard(circuits_table, notify=publish_transition),
+        outbox=_FaustOutbox(app),
+    )
+
+    def practice_slots(practice_id: str) -> int:
+        practice = registry.get(practice_id)
+        return practice.max_concurrent if practice is not None else 1
+
+    scheduler = Scheduler(max_in_flight=settings.max_in_flight, practice_slots=practice_slots)
+
+    async def submit(event: Event) -> None:
+        message = _incoming(event)
+        decoded = processor.decode(message)
+        practice_id, subject = "", None
+        if not isinstance(decoded, Exception):
+            practice_id, subject = decoded.practice_id, subject_of(decoded)
+
+        async def job() -> None:
+            # Table writes go to the changelog partition of the event being processed.
+            _current_event.set(weakref.ref(event))
+            await processor.handle(message, decoded)
+            event.ack()
+
+        await scheduler.submit(practice_id, subject, job)
+
+    @app.agent(commands, name="commands")
+    async def process_commands(stream: faust.StreamT[Any]) -> None:
+        async for event in cast(faust.Stream[Any], stream).noack().events():
+            await submit(event)
+
+    gates = _DueGates(app, submit, settings.retry_buffer)
+
+    @app.agent(retries, name="retries")
+    async def process_retries(stream: faust.StreamT[Any]) -> None:
+        async for event in cast(faust.Stream[Any], stream).noack().events():
+            await gates.put(event)
+
+    @app.timer(interval=60.0)  # type: ignore[untyped-decorator]
+    async def expire_inbox() -> None:
+        _expire(inbox, time.time() - settings.inbox_retention_seconds)
+
+    async def on_revoked(sender: Any, revoked: set[TP], **_: Any) -> None:
+        await gates.release(revoked)
+
+    async def on_shutdown(sender: Any, **_: Any) -> None:
+        await gates.release(None)
+        try:
+            async with asyncio.timeout(settings.call_budget_seconds):
+                await scheduler.drain()
+        except TimeoutError:
+            _log.warning(
+                "shutdown with %s commands unfinished; they will be redelivered", scheduler.in_flight
+            )
+        for adapter in adapters.values():
+            await adapter.close()
+
+    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
+    app.on_before_shutdown.connect(on_shutdown)  # type: ignore[arg-type]
+    return Topology(app=app, processor=processor, scheduler=scheduler, adapters=adapters)
+
+
+class _FaustOutbox:
+    """Sends through Faust's producer and waits for the broker's acknowledgement."""
+
+    def __init__(self, app: faust.App) -> None:
+        self._app = app
+
+    async def send(self, topic: str, message: EncodedMessage, partition: int | None = None) -> None:
+        pending = await self._app.producer.send(
+            topic, message.key, message.value, partition, None, list(message.headers)
+        )
+        await pending
+
+    async def durable(self) -> None:
+        await self._app.producer.flush()
+
+
+class _DueGates:
+    """Holds retry copies until they are due: one FIFO per partition, so no partition or tier waits for another.
+
+    Each tier has one delay, so within a partition copies come due in the order they arrive.
+    """
+
+    def __init__(self, app: faust.App, submit: Callable[[Event], Any], high_water: int) -> None:
+        self._app = app
+        self._submit = submit
+        self._high_water = high_water
+        self._queues: dict[TP, asyncio.Queue[Event]] = {}
+        self._tasks: dict[TP, asyncio.Task[None]] = {}
+        self._paused: set[TP] = set()
+
+    async def put(self, event: Event) -> None:
+        tp = event.message.tp
+        queue = self._queues.get(tp)
+        if queue is None:
+            queue = self._queues[tp] = asyncio.Queue()
+            self._tasks[tp] = asyncio.create_task(self._drain(tp, queue))
+        queue.put_nowait(event)
+        if queue.qsize() >= self._high_water and tp not in self._paused:
+            self._app.consumer.pause_partitions({tp})
+            self._paused.add(tp)
+
+    async def _drain(self, tp: TP, queue: asyncio.Queue[Event]) -> None:
+        while True:
+            event = await queue.get()
+            hop = read_hop(_headers(event))
+            if hop is not None and hop.due_at is not None:
+                wait = (hop.due_at - datetime.now(UTC)).total_seconds()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            await self._submit(event)
+            if tp in self._paused and queue.qsize() < self._high_water // 2:
+                self._app.consumer.resume_partitions({tp})
+                self._paused.discard(tp)
+
+    async def release(self, tps: set[TP] | None) -> None:
+        """Forget waiting copies of ``tps`` (all when None) unacked: their next owner reads them again."""
+        for tp in list(self._tasks) if tps is None else [tp for tp in tps if tp in self._tasks]:
+            task = self._tasks.pop(tp)
+            task.cancel()
+            self._queues.pop(tp, None)
+            self._paused.discard(tp)
+        await asyncio.sleep(0)
+
+
+def _incoming(event: Event) -> Incoming:
+    message = event.message
+    return Incoming(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        headers=_headers(event),
+    )
+
+
+def _headers(event: Event) -> list[tuple[str, bytes | None]]:
+    headers = event.message.headers or ()
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return [(key, value) for key, value in items]
+
+
+def _alert(transition: Transition) -> dict[str, Any]:
+    return {
+        "type": "circuit",
+        "practice_id": transition.practice_id,
+        "pms": transition.pms.value,
+        "from": transition.old,
+        "to": transition.new,
+        "failures": transition.failures,
+        "at": transition.at.isoformat(),
+    }
+
+
+def _expire(inbox: Any, cutoff: float) -> None:
+    """Drop inbox entries older than the retention (outside an event: the entry names its partition)."""
+    expired = [
+        (key, value) for key, value in inbox.items() if value and float(value.get("since", 0)) < cutoff
+    ]
+    for key, value in expired:
+        inbox.data.pop(key, None)
+        inbox.send_changelog(int(value["partition"]), key, None, value_serializer="raw")
+
+
+def _duration(seconds: float) -> str:
+    if seconds % 3600 == 0:
+        return f"{int(seconds // 3600)}h"
+    if seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    return f"{int(seconds)}s" if seconds == int(seconds) else f"{int(seconds * 1000)}ms"
