@@ -12,9 +12,13 @@ import pytest
 
 from adapters.contract import PMSInterface
 from tests.contract.dentrix_harness import DentrixHarness
+from tests.contract.eaglesoft_harness import EaglesoftHarness
 from tests.contract.harness import AdapterOverrides, SandboxHarness
 
-HARNESSES: dict[str, Callable[[], SandboxHarness]] = {"dentrix": DentrixHarness}
+HARNESSES: dict[str, Callable[[], SandboxHarness]] = {
+    "dentrix": DentrixHarness,
+    "eaglesoft": EaglesoftHarness,
+}
 
 
 @pytest.fixture(scope="session", params=sorted(HARNESSES))

@@ -60,6 +60,16 @@ class DentrixHarness:
         if self._server is not None:
             self._server.stop()
 
+    def connection(self) -> dict[str, Any]:
+        """Registry ``connection`` settings for the seeded practice; secrets as plain values for ``{env:}``."""
+        assert self._server is not None, "start() first"
+        return {
+            "base_url": self._server.base_url,
+            "organization_id": self._org_id,
+            "client_id": _CLIENT_ID,
+            "client_secret": _CLIENT_SECRET,
+        }
+
     def make_adapter(self, overrides: AdapterOverrides = AdapterOverrides()) -> DentrixAdapter:
         assert self._server is not None, "start() first"
         settings: dict[str, Any] = {
