@@ -22,8 +22,10 @@ before it is acked, so a crash replays, and the inbox turns replays into answers
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,50 +38,23 @@ from faust.types import TP, EventT, TableT
 
 from adapters.contract import PMSInterface
 from adapters.vendors import make_adapter
+from streams import cloudevents as ce
 from streams.circuit import CircuitBoard, Transition
 from streams.codec import Codec, EncodedMessage
 from streams.hops import read_hop
 from streams.ordering import subject_of
 from streams.processor import Incoming, Processor, ProcessorSettings, Routes
 from streams.registry import Practice, Registry
-from streams.retry import RetryTiers
 from streams.scheduler import Scheduler
+from streams.topics import TopicNames
 
-__all__ = ["TopicNames", "Topology", "WorkerSettings", "build"]
+__all__ = ["ALERT_TYPE", "TopicNames", "Topology", "WorkerSettings", "build"]
+
+ALERT_TYPE = "pms.alert.circuit.v1"
 
 Event = EventT[Any]
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TopicNames:
-    prefix: str = ""
-    tiers: RetryTiers = field(default_factory=RetryTiers)
-
-    @property
-    def commands(self) -> str:
-        return f"{self.prefix}pms.commands"
-
-    @property
-    def results(self) -> str:
-        return f"{self.prefix}pms.results"
-
-    @property
-    def errors(self) -> str:
-        return f"{self.prefix}pms.errors"
-
-    @property
-    def retries(self) -> tuple[str, ...]:
-        return tuple(f"{self.commands}.retry.{_duration(d)}" for d in self.tiers.delays)
-
-    @property
-    def dead_letters(self) -> str:
-        return f"{self.commands}.dlt"
-
-    @property
-    def alerts(self) -> str:
-        return f"{self.prefix}pms.alerts"
 
 
 @dataclass(frozen=True)
@@ -95,6 +70,8 @@ class WorkerSettings:
     web_port: int | None = None  # Faust's web server (health and /performance/); off when None
     # Above this many copies waiting for their due time in one partition, that partition's fetching pauses.
     retry_buffer: int = 500
+    # How long the group waits for a silent worker (killed, hung) before its partitions move on.
+    session_timeout_seconds: float = 10.0
 
 
 @dataclass
@@ -118,6 +95,8 @@ def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None =
         stream_wait_empty=False,  # retry copies may wait minutes: a rebalance must not wait for them
         broker_commit_interval=0.5,
         producer_acks=-1,
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=settings.session_timeout_seconds / 4,
         web_enabled=settings.web_port is not None,
         web_port=settings.web_port or 6066,
     )
@@ -129,7 +108,6 @@ def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None =
 
     commands = raw_topic(names.commands)
     retries = raw_topic(*names.retries)
-    alerts = app.topic(names.alerts, key_serializer="raw", value_serializer="json")
 
     def json_table(name: str) -> TableT[str, Any]:
         # The app's default value serializer is JSON: entries are plain dicts and lists.
@@ -155,7 +133,13 @@ def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None =
             transition.practice_id,
             transition.pms.value,
         )
-        alerts.send_soon(key=transition.practice_id.encode(), value=_alert(transition))
+        # pybreaker calls listeners synchronously, inside the command's task: send from a task of its own.
+        pending = asyncio.get_running_loop().create_task(outbox.send(names.alerts, _alert(transition)))
+        alert_tasks.add(pending)
+        pending.add_done_callback(alert_tasks.discard)
+
+    outbox = _FaustOutbox(app)
+    alert_tasks: set[asyncio.Task[None]] = set()
 
     processor = Processor(
         settings=ProcessorSettings(
@@ -171,7 +155,7 @@ def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None =
         inbox=inbox,
         subjects=subjects,
         circuits=CircuitBoard(circuits_table, notify=publish_transition),
-        outbox=_FaustOutbox(app),
+        outbox=outbox,
     )
 
     def practice_slots(practice_id: str) -> int:
@@ -313,8 +297,9 @@ def _headers(event: Event) -> list[tuple[str, bytes | None]]:
     return [(key, value) for key, value in items]
 
 
-def _alert(transition: Transition) -> dict[str, Any]:
-    return {
+def _alert(transition: Transition) -> EncodedMessage:
+    """A circuit transition as a CloudEvent with a JSON body (operators read alerts with any tool)."""
+    body = {
         "type": "circuit",
         "practice_id": transition.practice_id,
         "pms": transition.pms.value,
@@ -323,6 +308,14 @@ def _alert(transition: Transition) -> dict[str, Any]:
         "failures": transition.failures,
         "at": transition.at.isoformat(),
     }
+    headers = ce.build_headers(
+        event_id=str(uuid.uuid4()),
+        source=ce.DEFAULT_SOURCE,
+        event_type=ALERT_TYPE,
+        time=transition.at,
+    )
+    headers = [(k, b"application/json" if k == "content-type" else v) for k, v in headers]
+    return EncodedMessage(transition.practice_id.encode(), json.dumps(body).encode(), headers)
 
 
 def _expire(inbox: Any, cutoff: float) -> None:
@@ -333,11 +326,3 @@ def _expire(inbox: Any, cutoff: float) -> None:
     for key, value in expired:
         inbox.data.pop(key, None)
         inbox.send_changelog(int(value["partition"]), key, None, value_serializer="raw")
-
-
-def _duration(seconds: float) -> str:
-    if seconds % 3600 == 0:
-        return f"{int(seconds // 3600)}h"
-    if seconds % 60 == 0:
-        return f"{int(seconds // 60)}m"
-    return f"{int(seconds)}s" if seconds == int(seconds) else f"{int(seconds * 1000)}ms"

@@ -23,6 +23,8 @@ _GROUPS = {
     "sandbox": "cli.sandbox",
     "config": "cli.config",
     "worker": "cli.worker",
+    "send": "cli.send",
+    "demo": "cli.demo",
 }
 
 for _name, _module in _GROUPS.items():

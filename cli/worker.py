@@ -43,8 +43,9 @@ def worker(
     from streams.logs import configure_logging
     from streams.registry import RegistryError, load_registry
     from streams.retry import RetryTiers
+    from streams.topics import TopicNames
     from streams.tracing import configure_tracing
-    from topology import TopicNames, WorkerSettings, build
+    from topology import WorkerSettings, build
 
     configure_logging(log_level)
     try:
@@ -62,6 +63,7 @@ def worker(
         reconcile_grace_seconds=reconcile_grace,
         web_port=web_port,
     )
+    _ensure_topics(settings, log_level)
     topology = build(settings, registry)
     logging.getLogger(__name__).info(
         "worker starting practices=%s pid=%s topics=%s", len(registry), os.getpid(), settings.topics.commands
@@ -71,3 +73,34 @@ def worker(
     faust.Worker(
         topology.app, loglevel=log_level, quiet=True, redirect_stdouts=False
     ).execute_from_commandline()
+
+
+def _ensure_topics(settings: object, log_level: str) -> None:
+    """Create any missing topic (changelogs included: Faust must find them with the right partition count).
+
+    Existing topics are never altered; a mismatch is logged for an operator.
+    """
+    from confluent_kafka.admin import AdminClient
+
+    from streams.topics import Outcome, TopicSettings, ensure_topics, topic_specs
+    from topology import WorkerSettings
+
+    assert isinstance(settings, WorkerSettings)
+    wanted = TopicSettings(
+        prefix=settings.topics.prefix,
+        command_partitions=settings.partitions,
+        result_partitions=settings.partitions,
+        error_partitions=settings.partitions,
+        retry_delays=settings.topics.tiers.delays,
+        app_id=settings.app_id,
+    )
+    log = logging.getLogger(__name__)
+    for outcome in ensure_topics(
+        AdminClient({"bootstrap.servers": settings.bootstrap_servers}), topic_specs(wanted)
+    ):
+        if outcome.outcome is Outcome.MISMATCH:
+            log.warning(
+                "topic differs topic=%s differences=%s", outcome.spec.name, "; ".join(outcome.differences)
+            )
+        elif outcome.outcome is Outcome.CREATED:
+            log.info("topic created topic=%s partitions=%s", outcome.spec.name, outcome.spec.partitions)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pybreaker
 
 from adapters.domain import PmsKind
-from adapters.errors import ErrorCode
+from adapters.errors import ErrorCode, RateLimited
 from streams.registry import CircuitSettings
 from streams.retry import Failure, FailureKind
 
@@ -118,8 +118,9 @@ class _Listener(pybreaker.CircuitBreakerListener):
 
 
 def _counts_against_circuit(exc: BaseException) -> bool:
-    # pybreaker's ``exclude`` takes predicates that return True for errors that must NOT count.
-    return not getattr(exc, "retryable", False)
+    # pybreaker's ``exclude`` takes predicates that return True for errors that must NOT count. A 429 says
+    # the PMS is healthy but busy: it parks the practice until Retry-After instead of opening the circuit.
+    return isinstance(exc, RateLimited) or not getattr(exc, "retryable", False)
 
 
 class CircuitBoard:

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from opentelemetry.trace import Status, StatusCode
 from pydantic import BaseModel
 
 from adapters.contract import PMSInterface
@@ -145,12 +147,16 @@ class Processor:
                     outcome = await self._process(message, decoded)
                     span.set_attribute("pms.outcome", outcome)
             except Exception as exc:  # the last line of defence: Faust may skip an offset that raised
-                span.record_exception(exc)
-                _log.exception(
-                    "internal error topic=%s partition=%s offset=%s",
+                # The exception's text may quote input (pydantic does): log and trace its type and frames only.
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                span.add_event("exception", {"exception.type": type(exc).__name__})
+                _log.error(
+                    "internal error topic=%s partition=%s offset=%s exception=%s\n%s",
                     message.topic,
                     message.partition,
                     message.offset,
+                    type(exc).__name__,
+                    "".join(traceback.format_tb(exc.__traceback__)),
                 )
                 await self._internal(message, decoded, exc)
 
@@ -175,7 +181,12 @@ class Processor:
             return "stale_copy"
         attempts = entry.attempts if entry is not None else (hop.attempts if hop is not None else 0)
         now = self._clock()
-        if command.expires_at is not None and command.expires_at.timestamp() <= now:
+        write = is_write(command.command_type)
+        # A write whose outcome is unknown is settled against the PMS before anything else is decided:
+        # answering it DEADLINE_EXCEEDED while it was in fact applied would invite the platform to repeat it.
+        unresolved = entry is not None and entry.phase is Phase.IN_FLIGHT and write
+        expired = command.expires_at is not None and command.expires_at.timestamp() <= now
+        if expired and not unresolved:
             await self._terminal_error(message, command, practice, ErrorCode.DEADLINE_EXCEEDED, attempts)
             return "deadline_exceeded"
         subject = subject_of(command)
@@ -188,15 +199,24 @@ class Processor:
             await self._fail(message, command, practice, rejection, attempts, entry)
             return "circuit_rejected" if rejection.kind is FailureKind.CIRCUIT_OPEN else "parked"
         adapter = self._adapter_for(practice)
-        write = is_write(command.command_type)
-        if entry is not None and entry.phase is Phase.IN_FLIGHT and write:
-            found = await self._reconcile(adapter, command, practice)
+        if unresolved and entry is not None:
+            try:
+                found = await self._reconcile(adapter, command)
+            except PMSError as exc:
+                failure = Failure(exc.code, exc.retryable, retry_after=exc.retry_after)
+                await self._fail(
+                    message, command, practice, failure, attempts, entry, error=exc, unknown=True
+                )
+                return "reconcile_failed"
             if found is not None:
                 await self._succeed(message, command, practice, found, attempts)
                 return "reconciled"
+            if expired:
+                await self._terminal_error(message, command, practice, ErrorCode.DEADLINE_EXCEEDED, attempts)
+                return "deadline_exceeded"
             if now - entry.since < self._settings.reconcile_grace_seconds:
                 failure = Failure(ErrorCode.UNAVAILABLE, True, kind=FailureKind.PARKED)
-                await self._fail(message, command, practice, failure, attempts, entry)
+                await self._fail(message, command, practice, failure, attempts, entry, unknown=True)
                 return "reconcile_wait"
         attempts += 1
         if write:
@@ -218,14 +238,16 @@ class Processor:
                 self._circuits.park(command.practice_id, practice.pms, exc.retry_after)
             failure = Failure(exc.code, exc.retryable, retry_after=exc.retry_after)
             unknown = write and exc.outcome_unknown
-            await self._fail(message, command, practice, failure, attempts, entry, error=exc, unknown=unknown)
+            # The grace for an unknown outcome runs from when the attempt began; a known failure left nothing.
+            began = (
+                InboxEntry(Phase.IN_FLIGHT, this_hop, attempts, now, message.partition) if unknown else None
+            )
+            await self._fail(message, command, practice, failure, attempts, began, error=exc, unknown=unknown)
             return "failed"
         await self._succeed(message, command, practice, payload, attempts)
         return "succeeded"
 
-    async def _reconcile(
-        self, adapter: PMSInterface, command: CommandEnvelope, practice: Practice
-    ) -> BaseModel | None:
+    async def _reconcile(self, adapter: PMSInterface, command: CommandEnvelope) -> BaseModel | None:
         with deadline_scope(command.expires_at, seconds=self._settings.call_budget_seconds):
             found = await adapter.find_by_reference(str(command.command_id))
         _log.info("reconciled command_id=%s found=%s", command.command_id, found is not None)
@@ -325,18 +347,28 @@ class Processor:
         )
         match decision:
             case Answer(code=code):
+                if unknown and code is ErrorCode.DEADLINE_EXCEEDED:
+                    found = await self._last_look(command, practice)
+                    if found is not None:
+                        await self._succeed(message, command, practice, found, attempts)
+                        return
                 await self._terminal_error(message, command, practice, code, attempts, error=error)
             case DeadLetter(code=code):
                 await self._dead_letter(message, command, code, attempts, error)
                 await self._terminal_error(message, command, practice, code, attempts, error=error)
             case Retry() as retry:
-                phase = (
-                    Phase.IN_FLIGHT
-                    if unknown or (entry is not None and entry.phase is Phase.IN_FLIGHT)
-                    else Phase.SCHEDULED
-                )
-                since = entry.since if entry is not None and phase is Phase.IN_FLIGHT and not unknown else now
+                # Unknown outcomes stay IN_FLIGHT (the next copy reconciles first), timed from the attempt.
+                in_flight = unknown or (entry is not None and entry.phase is Phase.IN_FLIGHT)
+                phase = Phase.IN_FLIGHT if in_flight else Phase.SCHEDULED
+                since = entry.since if in_flight and entry is not None else now
                 await self._forward(message, command, retry, failure, error, phase, since)
+
+    async def _last_look(self, command: CommandEnvelope, practice: Practice) -> BaseModel | None:
+        """One reconcile before answering an unknown write DEADLINE_EXCEEDED; failures just mean 'not seen'."""
+        try:
+            return await self._reconcile(self._adapter_for(practice), command)
+        except PMSError:
+            return None
 
     async def _follow(
         self,
@@ -349,7 +381,11 @@ class Processor:
         """Send ``command`` behind the earlier command for its subject, into the tier that command waits in."""
         tier = int(head["tier"])
         wait = self._settings.tiers.delays[tier]
-        retry = Retry(tier=tier, due_at=datetime.fromtimestamp(self._clock() + wait, UTC), attempts=attempts)
+        due_at = datetime.fromtimestamp(self._clock() + wait, UTC)
+        if command.expires_at is not None and due_at >= command.expires_at:
+            await self._terminal_error(message, command, practice, ErrorCode.DEADLINE_EXCEEDED, attempts)
+            return
+        retry = Retry(tier=tier, due_at=due_at, attempts=attempts)
         failure = Failure(ErrorCode.CONFLICT, True, kind=FailureKind.PARKED)
         await self._forward(
             message, command, retry, failure, None, Phase.SCHEDULED, self._clock(), follower=True
@@ -468,14 +504,18 @@ class Processor:
                 message=f"internal error ({type(exc).__name__}); the command was dead-lettered",
                 failed_at=datetime.fromtimestamp(self._clock(), UTC),
             )
-            await self._send(self._settings.routes.errors, self._codec.encode_error(envelope), command)
+            encoded = self._codec.encode_error(envelope)
+            await self._send(self._settings.routes.errors, encoded, command)
             if command is not None:
-                hop = read_hop(message.headers)
-                done = InboxEntry(Phase.DONE, hop.hop if hop else 0, 0, self._clock(), message.partition)
-                self._put(str(command.command_id), done)
-                self._release_subject(command)
-        except Exception:
-            _log.exception("could not answer an internal error offset=%s", message.offset)
+                # Stored as the answer: a repeat of the command is answered the same, never written again.
+                self._finish(command, message, StoredAnswer("error", encoded.key, encoded.value), 0)
+                await self._outbox.durable()
+        except Exception as again:
+            _log.error(
+                "could not answer an internal error offset=%s exception=%s",
+                message.offset,
+                type(again).__name__,
+            )
 
     async def _replay(self, answer: StoredAnswer, message: Incoming) -> None:
         if answer.kind == "result":

@@ -184,25 +184,24 @@ def _resolve_value(
     base_dir: Path,
 ) -> object:
     where = f"practices.{practice_id}.connection.{name}"
-    if not isinstance(value, dict):
+    reference = value if isinstance(value, dict) and set(value) in ({"env"}, {"file"}) else None
+    if reference is None:
         if _is_secret(model, name):
             raise RegistryError(
                 f"{where}: a secret must be given by reference ({{env: NAME}} or {{file: PATH}})"
             )
         return value
-    if set(value) == {"env"}:
-        variable = str(value["env"])
+    if "env" in reference:
+        variable = str(reference["env"])
         if variable not in environ:
             raise RegistryError(f"{where}: environment variable {variable} is not set")
         return environ[variable]
-    if set(value) == {"file"}:
-        secret_path = Path(str(value["file"])).expanduser()
-        secret_path = secret_path if secret_path.is_absolute() else base_dir / secret_path
-        try:
-            return secret_path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise RegistryError(f"{where}: cannot read secret file {secret_path}: {exc.strerror}") from None
-    raise RegistryError(f"{where}: a reference is {{env: NAME}} or {{file: PATH}}, nothing else")
+    secret_path = Path(str(reference["file"])).expanduser()
+    secret_path = secret_path if secret_path.is_absolute() else base_dir / secret_path
+    try:
+        return secret_path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise RegistryError(f"{where}: cannot read secret file {secret_path}: {exc.strerror}") from None
 
 
 def _describe(exc: ValidationError, *, prefix: str) -> str:

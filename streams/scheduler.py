@@ -41,33 +41,38 @@ class Scheduler:
             previous = self._tails.get(key)
             done = asyncio.get_running_loop().create_future()
             self._tails[key] = done
-        task = asyncio.create_task(self._run(practice_id, subject, previous, done, job))
+        task = asyncio.create_task(self._run(practice_id, previous, job))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # Bookkeeping in a done-callback, not a finally: a task cancelled before its first step never runs
+        # its body, and its slot and its place in the subject's chain must still be given back.
+        task.add_done_callback(lambda finished: self._finished(finished, practice_id, subject, done))
 
-    async def _run(
+    async def _run(self, practice_id: str, previous: asyncio.Future[None] | None, job: Job) -> None:
+        if previous is not None:
+            await asyncio.shield(previous)
+        async with self._slots(practice_id):
+            await job()
+
+    def _finished(
         self,
+        task: asyncio.Task[None],
         practice_id: str,
         subject: str | None,
-        previous: asyncio.Future[None] | None,
         done: asyncio.Future[None] | None,
-        job: Job,
     ) -> None:
-        try:
-            if previous is not None:
-                await asyncio.shield(previous)
-            async with self._slots(practice_id):
-                await job()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the job handles its own errors; this is the last line of defence
-            _log.exception("scheduled job failed practice_id=%s", practice_id)
-        finally:
-            self._admitted.release()
-            if done is not None:
-                done.set_result(None)
-                if subject is not None and self._tails.get((practice_id, subject)) is done:
-                    del self._tails[(practice_id, subject)]
+        self._tasks.discard(task)
+        self._admitted.release()
+        if not task.cancelled() and task.exception() is not None:
+            # The job handles its own errors; this is the last line of defence. Type only: no data in logs.
+            _log.error(
+                "scheduled job failed practice_id=%s exception=%s",
+                practice_id,
+                type(task.exception()).__name__,
+            )
+        if done is not None:
+            done.set_result(None)
+            if subject is not None and self._tails.get((practice_id, subject)) is done:
+                del self._tails[(practice_id, subject)]
 
     def _slots(self, practice_id: str) -> asyncio.Semaphore:
         slots = self._practices.get(practice_id)

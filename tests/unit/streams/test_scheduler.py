@@ -1,0 +1,171 @@
+"""The in-process scheduler: order per subject, concurrency across subjects, bounded slots and admission.
+
+Jobs block on events the test sets; progress is awaited with a bounded poll, never a sleep with a duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from streams.scheduler import Scheduler
+
+
+async def until(condition: Callable[[], bool], *, turns: int = 200) -> None:
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition not reached")
+
+
+async def settle(turns: int = 20) -> None:
+    for _ in range(turns):
+        await asyncio.sleep(0)
+
+
+class Jobs:
+    """Jobs that record when they start and finish and wait for the test's go."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.finished: list[str] = []
+        self.gates: dict[str, asyncio.Event] = {}
+
+    def job(
+        self, name: str, *, blocked: bool = False, fail: bool = False
+    ) -> Callable[[], asyncio.Future[None]]:
+        gate = self.gates[name] = asyncio.Event()
+        if not blocked:
+            gate.set()
+
+        async def run() -> None:
+            self.started.append(name)
+            await gate.wait()
+            if fail:
+                raise RuntimeError(f"job {name} failed")
+            self.finished.append(name)
+
+        return run  # type: ignore[return-value]
+
+    def release(self, name: str) -> None:
+        self.gates[name].set()
+
+    @property
+    def running(self) -> list[str]:
+        return [name for name in self.started if name not in self.finished]
+
+
+def scheduler(max_in_flight: int = 100, slots: int = 10) -> Scheduler:
+    return Scheduler(max_in_flight=max_in_flight, practice_slots=lambda _practice: slots)
+
+
+async def test_jobs_of_one_subject_run_in_submission_order_one_at_a_time() -> None:
+    jobs, s = Jobs(), scheduler()
+    for name in ("a", "b", "c"):
+        await s.submit("p1", "appointment:A-1", jobs.job(name, blocked=True))
+    await until(lambda: jobs.started == ["a"])
+    await settle()
+    assert jobs.started == ["a"]
+
+    jobs.release("b")
+    jobs.release("c")  # released early: must still wait for a
+    await settle()
+    assert jobs.started == ["a"]
+    jobs.release("a")
+    await s.drain()
+    assert jobs.started == jobs.finished == ["a", "b", "c"]
+
+
+async def test_different_subjects_and_subjectless_jobs_run_concurrently() -> None:
+    jobs, s = Jobs(), scheduler()
+    await s.submit("p1", "appointment:A-1", jobs.job("a", blocked=True))
+    await s.submit("p1", "appointment:A-2", jobs.job("b"))
+    await s.submit("p1", None, jobs.job("read"))
+    await until(lambda: set(jobs.finished) == {"b", "read"})
+    assert jobs.running == ["a"]
+    jobs.release("a")
+    await s.drain()
+
+
+async def test_same_subject_in_another_practice_is_not_ordered() -> None:
+    jobs, s = Jobs(), scheduler()
+    await s.submit("p1", "patient:P-1", jobs.job("a", blocked=True))
+    await s.submit("p2", "patient:P-1", jobs.job("b"))
+    await until(lambda: jobs.finished == ["b"])
+    jobs.release("a")
+    await s.drain()
+
+
+async def test_practice_slots_bound_its_concurrency_but_not_other_practices() -> None:
+    jobs, s = Jobs(), scheduler(slots=2)
+    for name in ("a", "b", "c"):
+        await s.submit("slow", None, jobs.job(name, blocked=True))
+    await s.submit("fast", None, jobs.job("other"))
+    await until(lambda: jobs.finished == ["other"])
+    await settle()
+    assert jobs.running == ["a", "b"]
+
+    jobs.release("a")
+    await until(lambda: "c" in jobs.started)
+    assert sorted(jobs.running) == ["b", "c"]
+    jobs.release("b")
+    jobs.release("c")
+    await s.drain()
+
+
+async def test_admission_bound_blocks_submit_until_a_job_finishes() -> None:
+    jobs, s = Jobs(), scheduler(max_in_flight=2)
+    await s.submit("p1", None, jobs.job("a", blocked=True))
+    await s.submit("p2", None, jobs.job("b", blocked=True))
+    third = asyncio.ensure_future(s.submit("p3", None, jobs.job("c")))
+    await settle()
+    assert not third.done()
+    assert s.in_flight == 2
+
+    jobs.release("a")
+    await asyncio.wait_for(third, timeout=5)
+    jobs.release("b")
+    await s.drain()
+    assert sorted(jobs.finished) == ["a", "b", "c"]
+    assert s.in_flight == 0
+
+
+async def test_a_failing_job_does_not_break_the_chain_or_leak_its_admission(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    jobs, s = Jobs(), scheduler(max_in_flight=1)
+    await s.submit("p1", "patient:P-1", jobs.job("a", fail=True))
+    await s.submit("p1", "patient:P-1", jobs.job("b"))
+    await s.drain()
+    assert jobs.finished == ["b"]
+    assert "scheduled job failed practice_id=p1" in caplog.text
+    await asyncio.wait_for(s.submit("p1", "patient:P-1", jobs.job("c")), timeout=5)
+    await s.drain()
+    assert jobs.finished == ["b", "c"]
+
+
+async def test_drain_waits_for_every_admitted_job() -> None:
+    jobs, s = Jobs(), scheduler()
+    await s.submit("p1", "x", jobs.job("a", blocked=True))
+    await s.submit("p1", "x", jobs.job("b"))
+    drained = asyncio.ensure_future(s.drain())
+    await settle()
+    assert not drained.done()
+    jobs.release("a")
+    await asyncio.wait_for(drained, timeout=5)
+    assert jobs.finished == ["a", "b"]
+
+
+async def test_cancel_before_start_releases_admission_and_the_subject_chain() -> None:
+    jobs, s = Jobs(), scheduler(max_in_flight=1)
+    await s.submit("p1", "patient:P-1", jobs.job("a"))
+    await s.cancel()  # before the task had a turn
+    admitted = asyncio.ensure_future(s.submit("p1", "patient:P-1", jobs.job("b")))
+    try:
+        await until(lambda: admitted.done() and jobs.finished == ["b"])
+    finally:
+        admitted.cancel()
+        await s.cancel()
