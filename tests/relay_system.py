@@ -70,13 +70,13 @@ class RelaySystem:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._producer = Producer({"bootstrap.servers": self.bootstrap, "partitioner": "murmur2_random"})
-        self._registry_path = self.workdir / "practices.yaml"
+        self.registry_path = self.workdir / "practices.yaml"
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
     def start(self, workers: int = 1) -> RelaySystem:
         self._create_topics()
-        self._registry_path.write_text(yaml.safe_dump({"practices": self.practices}), encoding="utf-8")
+        self.registry_path.write_text(yaml.safe_dump({"practices": self.practices}), encoding="utf-8")
         self._collector = threading.Thread(target=self._collect, daemon=True)
         self._collector.start()
         wait_until(lambda: self._assigned, timeout=30, what="the answer collector's assignment")
@@ -101,7 +101,7 @@ class RelaySystem:
         log = (self.workdir / f"worker-{index}.log").open("wb")
         args = [
             sys.executable, "-m", "cli", "worker",
-            "--config", str(self._registry_path),
+            "--config", str(self.registry_path),
             "--bootstrap-servers", self.bootstrap,
             "--prefix", self.topics.prefix,
             "--app-id", self.app_id,

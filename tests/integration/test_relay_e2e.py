@@ -6,7 +6,11 @@ One system (topics, registry, worker) serves the module; tests that restart or k
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from adapters.domain import Appointment
 from adapters.errors import ErrorCode
@@ -382,3 +387,47 @@ def _reverse_range(value: bytes, start: datetime) -> bytes:
     out = io.BytesIO()
     schemaless_writer(out, writer.parsed, record)
     return value[:10] + out.getvalue()
+
+
+@pytest.mark.parametrize("command_type", list(CommandType))
+def test_pms_relay_send_round_trips_every_command_type(
+    relay: RelaySystem, dentrix: DentrixHarness, command_type: CommandType
+) -> None:
+    appointment_id = None
+    if command_type is CommandType.UPDATE_APPOINTMENT:
+        booking = payload_for(CommandType.CREATE_APPOINTMENT, dentrix.known)
+        created = _result(relay, command("dx", CommandType.CREATE_APPOINTMENT, booking))
+        assert isinstance(created.payload, Appointment)
+        appointment_id = created.payload.id
+    payload = payload_for(command_type, dentrix.known, appointment_id=appointment_id)
+    name = re.sub(r"(?<!^)(?=[A-Z])", "-", command_type.value).lower()  # SearchPatients -> search-patients
+    args = [sys.executable, "-m", "cli", "send", name, "--practice", "dx", "--json", json.dumps(payload),
+            "--bootstrap-servers", relay.bootstrap, "--prefix", relay.topics.prefix, "--json-output"]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, timeout=90, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["command_type"] == command_type.value
+    assert answer["practice_id"] == "dx"
+
+
+def test_config_check_connects_to_every_practice(relay: RelaySystem) -> None:
+    args = [sys.executable, "-m", "cli", "config", "check", "-c", str(relay.registry_path), "--connect"]
+    env = {**os.environ, **relay.secrets, "COLUMNS": "200"}
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("writable") == len(relay.practices)
+    for secret in relay.secrets.values():
+        assert secret not in done.stdout
+
+
+def test_config_check_names_the_practice_and_field_of_an_error(relay: RelaySystem, tmp_path: Path) -> None:
+    broken = {name: dict(entry) for name, entry in relay.practices.items()}
+    broken["dx"] = {**broken["dx"], "connection": {**broken["dx"]["connection"], "client_secret": "inline!"}}
+    path = tmp_path / "practices.yaml"
+    path.write_text(yaml.safe_dump({"practices": broken}), encoding="utf-8")
+    env = {**os.environ, **relay.secrets, "COLUMNS": "200"}
+    args = [sys.executable, "-m", "cli", "config", "check", "-c", str(path)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert done.returncode == 2
+    assert "practices.dx.connection.client_secret" in done.stdout
+    assert "inline!" not in done.stdout
