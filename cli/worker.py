@@ -34,6 +34,9 @@ def worker(
     reconcile_grace: Annotated[
         float, typer.Option(help="Seconds before an unconfirmed write that the PMS does not show is retried.")
     ] = 30.0,
+    inbox_retention: Annotated[
+        str, typer.Option(help="How long answered commands are remembered for replays (e.g. 7d, 48h).")
+    ] = "7d",
     web_port: Annotated[
         int | None, typer.Option(help="Serve Faust's web pages (health) on this port.")
     ] = None,
@@ -43,7 +46,7 @@ def worker(
     from streams.logs import configure_logging
     from streams.registry import RegistryError, load_registry
     from streams.retry import RetryTiers
-    from streams.topics import TopicNames
+    from streams.topics import TopicNames, parse_retention
     from streams.tracing import configure_tracing
     from topology import WorkerSettings, build
 
@@ -51,6 +54,9 @@ def worker(
     try:
         registry = load_registry(config)
         tiers = RetryTiers(tuple(float(part) for part in retry_delays.split(",") if part.strip()))
+        retention_ms = parse_retention(inbox_retention)
+        if retention_ms < 0:
+            raise ValueError("the inbox retention must be finite")
     except (RegistryError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -61,6 +67,7 @@ def worker(
         topics=TopicNames(prefix=prefix, tiers=tiers),
         partitions=partitions,
         reconcile_grace_seconds=reconcile_grace,
+        inbox_retention_seconds=retention_ms / 1000,
         web_port=web_port,
     )
     _ensure_topics(settings, log_level)
