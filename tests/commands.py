@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +12,9 @@ from tests.contract.harness import KnownRecords
 
 __all__ = ["command", "free_slot", "payload_for"]
 
-_SLOTS = random.Random()
+# Every slot handed out in this process is distinct and never overlaps another (45 minutes apart,
+# eight a day), so bookings made by different tests never conflict in the one operatory they share.
+_SLOTS = itertools.count()
 
 
 def command(
@@ -31,11 +33,11 @@ def command(
 
 
 def free_slot(minutes: int = 30) -> tuple[datetime, datetime]:
-    """A weekday slot in 2027, far from every seeded appointment and, with 1-in-50,000 odds, from each other."""
-    day = datetime(2027, 1, 4, tzinfo=UTC) + timedelta(
-        days=7 * _SLOTS.randrange(0, 40) + _SLOTS.randrange(0, 5)
-    )
-    start = day + timedelta(hours=14, minutes=5 * _SLOTS.randrange(0, 60))
+    """A slot from 2027 on, far from every seeded appointment and from every other slot of this process."""
+    if minutes > 45:
+        raise ValueError("slots are 45 minutes apart")
+    n = next(_SLOTS)
+    start = datetime(2027, 1, 4, 14, tzinfo=UTC) + timedelta(days=n // 8, minutes=45 * (n % 8))
     return start, start + timedelta(minutes=minutes)
 
 

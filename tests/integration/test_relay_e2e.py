@@ -107,13 +107,13 @@ def _harness(practice_id: str, dentrix: DentrixHarness, eaglesoft: EaglesoftHarn
 
 def _result(relay: RelaySystem, cmd: CommandEnvelope, timeout: float = 60) -> ResultEnvelope:
     answer = relay.wait_for([relay.send(cmd)], timeout)[str(cmd.command_id)].envelope
-    assert isinstance(answer, ResultEnvelope), f"expected a result, got {answer!r}"
+    assert isinstance(answer, ResultEnvelope), f"expected a result, got {_describe(answer)}"
     return answer
 
 
 def _error(relay: RelaySystem, cmd: CommandEnvelope, timeout: float = 60) -> ErrorEnvelope:
     answer = relay.wait_for([relay.send(cmd)], timeout)[str(cmd.command_id)].envelope
-    assert isinstance(answer, ErrorEnvelope), f"expected an error, got {answer!r}"
+    assert isinstance(answer, ErrorEnvelope), f"expected an error, got {_describe(answer)}"
     return answer
 
 
@@ -262,8 +262,9 @@ def test_updates_of_one_appointment_apply_in_order_across_a_retry(
         command("dx", CommandType.CREATE_APPOINTMENT, payload_for(CommandType.CREATE_APPOINTMENT, known)),
     )
     assert isinstance(created.payload, Appointment)
-    day = created.payload.start.replace(hour=15, minute=0)
-    ten, eleven = day.replace(hour=15), day.replace(hour=16)  # 10:00 and 11:00 in New York (EST)
+    # Two moves inside the slot the booking owns (slots are 45 minutes apart), so neither can conflict.
+    day = created.payload.start.replace(hour=0, minute=0)
+    ten, eleven = created.payload.start + timedelta(minutes=5), created.payload.start + timedelta(minutes=10)
     move = lambda at: {"appointment_id": created.payload.id,  # noqa: E731
                        "updates": {"start": at.isoformat(), "end": (at + timedelta(minutes=30)).isoformat()}}  # fmt: skip
     first = command("dx", CommandType.UPDATE_APPOINTMENT, move(ten))
@@ -288,8 +289,8 @@ def test_updates_of_one_appointment_apply_in_order_across_a_retry(
             {
                 "location_id": known.dst_location_id,
                 "range": {
-                    "start": day.replace(hour=0).isoformat(),
-                    "end": (day.replace(hour=0) + timedelta(days=1)).isoformat(),
+                    "start": day.isoformat(),
+                    "end": (day + timedelta(days=1)).isoformat(),
                 },
             },
         ),
@@ -351,10 +352,17 @@ def test_sigkill_mid_burst_every_command_one_outcome_every_write_once(
         for cmd in writes:
             outcomes = {type(a.envelope) for a in system.answers[str(cmd.command_id)]}
             assert len(outcomes) == 1, f"{cmd.command_id} got {outcomes}"
-            assert isinstance(answers[str(cmd.command_id)].envelope, ResultEnvelope)
+            envelope = answers[str(cmd.command_id)].envelope
+            assert isinstance(envelope, ResultEnvelope), _describe(envelope)
             assert _harness(cmd.practice_id, dentrix, eaglesoft).count_by_reference(str(cmd.command_id)) == 1
     finally:
         system.stop()
+
+
+def _describe(envelope: ResultEnvelope | ErrorEnvelope) -> str:
+    if isinstance(envelope, ErrorEnvelope):
+        return f"error {envelope.code.value} attempts={envelope.attempts}: {envelope.message}"
+    return f"result {envelope.command_type.value} attempts={envelope.attempts}"
 
 
 def _transitions(system: RelaySystem) -> list[str]:
