@@ -1,0 +1,233 @@
+"""The whole system on this machine, for the demo: a throwaway Kafka, the topics, both sandboxes, the
+practice registry and the workers, all under one work dir, and all stopped by :meth:`DemoSystem.stop`.
+
+Work dir layout (``~/.cache/pms-relay/demo/run-<time>-<id>/`` by default; the last few runs are kept)::
+
+    kafka/            the broker's data dir (its log in kafka/logs/; the data is deleted at the end)
+    practices.yaml    the registry: secrets as {env: ...} references only
+    sandbox-*.log     the sandboxes' output        worker-*.log   the workers' logs
+    processes.json    every child process started (name, pid, command line)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from confluent_kafka.admin import AdminClient
+
+from deploy.demo.children import Child, Children
+from deploy.demo.registry import DX_PRACTICE, ES_PRACTICE, DemoRegistry, demo_registry
+from deploy.demo.watch import TopicWatch
+from deploy.local import LocalKafka
+from deploy.local.errors import BrokerFailed
+from deploy.local.jars import default_cache_root
+from deploy.local.ports import free_ports
+from streams.retry import RetryTiers
+from streams.topics import TopicNames, TopicSettings, ensure_topics, topic_specs
+
+__all__ = ["DemoOptions", "DemoSystem", "default_work_root"]
+
+_HOST = "127.0.0.1"
+
+
+def default_work_root() -> Path:
+    return default_cache_root() / "demo"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    work_root: Path
+    workers: int = 1
+    partitions: int = 3
+    # Short tiers so that a command runs through all of them within the demo.
+    retry_delays: tuple[float, ...] = (2.0, 5.0, 10.0)
+    prefix: str = "demo."
+    app_id: str = "pms-relay-demo"
+    keep_runs: int = 5
+
+
+class DemoSystem:
+    def __init__(self, options: DemoOptions, say: Callable[[str], None]) -> None:
+        self.options = options
+        self._say = say
+        stamp = f"run-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+        self.workdir = (options.work_root / stamp).resolve()
+        self.workdir.mkdir(parents=True)
+        _prune(options.work_root, keep=options.keep_runs)
+        self.children = Children(self.workdir)
+        self.topics = TopicNames(prefix=options.prefix, tiers=RetryTiers(options.retry_delays))
+        self.registry_path = self.workdir / "practices.yaml"
+        self.kafka: LocalKafka | None = None
+        self.watch: TopicWatch | None = None
+        self.sandboxes: dict[str, str] = {}  # vendor -> base URL
+        self.summaries: dict[str, dict[str, Any]] = {}
+        self.registry: DemoRegistry | None = None
+        self.workers: list[Child] = []
+
+    @property
+    def bootstrap_servers(self) -> str:
+        assert self.kafka is not None
+        return self.kafka.bootstrap_servers
+
+    # -- start -----------------------------------------------------------------------------------------
+
+    def start(self, workers: int) -> None:
+        self._start_kafka()
+        self._create_topics()
+        for vendor in ("dentrix", "eaglesoft"):
+            self._start_sandbox(vendor)
+        self._write_registry()
+        for index in range(workers):
+            self._start_worker(index)
+        self.watch = TopicWatch(self.bootstrap_servers, self.topics.alerts, self.topics.dead_letters)
+        self.watch.start()
+
+    def _start_kafka(self, attempts: int = 3) -> None:
+        started = time.monotonic()
+        for attempt in range(1, attempts + 1):
+            port, controller_port = free_ports(_HOST, 2)
+            kafka = LocalKafka(
+                data_dir=self.workdir / "kafka",
+                port=port,
+                controller_port=controller_port,
+                die_with_parent=True,
+                progress=self._say,
+            )
+            self.kafka = kafka
+            try:
+                kafka.up(wait=True, timeout=120)
+                break
+            except BrokerFailed as exc:
+                kafka.down()
+                if attempt == attempts or "Address already in use" not in str(exc):
+                    raise
+        self._say(
+            f"Kafka {self.kafka.version if self.kafka else ''} at {self.bootstrap_servers} "
+            f"(data {self.workdir / 'kafka'}) in {time.monotonic() - started:.1f}s"
+        )
+
+    def _create_topics(self) -> None:
+        settings = TopicSettings(
+            prefix=self.options.prefix,
+            command_partitions=self.options.partitions,
+            result_partitions=self.options.partitions,
+            error_partitions=self.options.partitions,
+            retry_delays=self.options.retry_delays,
+            app_id=self.options.app_id,
+        )
+        outcomes = ensure_topics(
+            AdminClient({"bootstrap.servers": self.bootstrap_servers}), topic_specs(settings)
+        )
+        self._say(
+            f"{len(outcomes)} topics under prefix '{self.options.prefix}' (retry tiers {self._tiers()})"
+        )
+
+    def _start_sandbox(self, vendor: str) -> None:
+        (port,) = free_ports(_HOST, 1)
+        url = f"http://{_HOST}:{port}"
+        args = [sys.executable, "-m", "cli", "sandbox", vendor, "--host", _HOST, "--port", str(port)]
+        child = self.children.spawn(f"sandbox-{vendor}", args)
+        summary: dict[str, Any] = {}
+
+        def answers() -> bool:
+            try:
+                response = httpx.get(f"{url}/_admin/summary", timeout=1.0)
+            except httpx.HTTPError:
+                return False
+            if response.status_code == 200:
+                summary.update(response.json())
+            return bool(summary)
+
+        child.wait_until(answers, timeout=30, what="answer on /_admin/summary")
+        self.sandboxes[vendor] = url
+        self.summaries[vendor] = summary
+        self._say(f"{vendor} sandbox at {url} (pid {child.pid}, admin {url}/_admin/faults)")
+
+    def _write_registry(self) -> None:
+        self.registry = demo_registry(
+            self.sandboxes["dentrix"],
+            self.summaries["dentrix"],
+            self.sandboxes["eaglesoft"],
+            self.summaries["eaglesoft"],
+        )
+        header = (
+            "# Written by `pms-relay demo`: secrets are {env: ...} references, set for the workers only.\n"
+        )
+        self.registry_path.write_text(header + yaml.safe_dump(self.registry.document, sort_keys=False))
+        self._say(
+            f"practice registry {self.registry_path}: {DX_PRACTICE} (Dentrix), {ES_PRACTICE} (Eaglesoft)"
+        )
+
+    def _start_worker(self, index: int) -> None:
+        assert self.registry is not None
+        args = [
+            sys.executable, "-m", "cli", "worker",
+            "--config", str(self.registry_path),
+            "--bootstrap-servers", self.bootstrap_servers,
+            "--prefix", self.options.prefix,
+            "--app-id", self.options.app_id,
+            "--partitions", str(self.options.partitions),
+            "--retry-delays", self._tiers(),
+            "--reconcile-grace", "5",
+        ]  # fmt: skip
+        env = {**os.environ, **self.registry.secrets, "OTEL_TRACES_EXPORTER": "none"}
+        child = self.children.spawn(f"worker-{index}", args, env)
+        self.workers.append(child)
+        started = time.monotonic()
+        child.wait_until(lambda: "Worker]: Ready" in child.log_text(), timeout=90, what="'Ready' in its log")
+        self._say(
+            f"worker {index} ready (pid {child.pid}, log {child.log}) in {time.monotonic() - started:.1f}s"
+        )
+
+    def _tiers(self) -> str:
+        return ",".join(f"{delay:g}" for delay in self.options.retry_delays)
+
+    # -- stop ------------------------------------------------------------------------------------------
+
+    def stop(self) -> list[str]:
+        """Stop everything started, workers first and the broker last; returns what had to be killed."""
+        if self.watch is not None:
+            self.watch.stop()
+        killed = self.children.stop_all(timeout=20)
+        if self.kafka is not None:
+            self.kafka.down(timeout=30)
+            shutil.rmtree(self.workdir / "kafka" / "kraft", ignore_errors=True)
+        return killed
+
+    # -- pointers --------------------------------------------------------------------------------------
+
+    def pointers(self, running: bool) -> list[str]:
+        bootstrap = self.bootstrap_servers if self.kafka is not None else "?"
+        send = f"pms-relay send list-locations --practice {DX_PRACTICE} --bootstrap-servers {bootstrap} --prefix {self.options.prefix}"
+        lines = [
+            f"topics:      {self.topics.commands} → {self.topics.results} / {self.topics.errors}; "
+            f"retries {', '.join(self.topics.retries)}; dead letters {self.topics.dead_letters}; "
+            f"alerts {self.topics.alerts}",
+            f"try:         {send}" + ("" if running else "   (with `pms-relay demo --keep-running`)"),
+            f"             practices: {DX_PRACTICE} (Dentrix), {ES_PRACTICE} (Eaglesoft)",
+        ]
+        for vendor, url in self.sandboxes.items():
+            lines.append(
+                f"{vendor + ':':<12} {url}/_admin/summary  {url}/_admin/faults  {url}/_admin/requests"
+            )
+        lines.append(f"logs:        {', '.join(str(child.log) for child in self.children)}")
+        lines.append(f"             kafka: {self.workdir / 'kafka' / 'logs' / 'server.log'}")
+        lines.append(f"registry:    {self.registry_path}")
+        return lines
+
+
+def _prune(root: Path, keep: int) -> None:
+    runs = sorted((p for p in root.glob("run-*") if p.is_dir()), key=lambda p: p.name)
+    for old in runs[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)

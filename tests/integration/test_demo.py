@@ -1,0 +1,181 @@
+"""``pms-relay demo`` end to end, as a user runs it: a subprocess that starts Kafka, both sandboxes and a worker,
+drives the scenario, and must leave no process behind. Plus table tests of the demo's pure helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from adapters.domain import Appointment, AppointmentStatus
+from deploy.demo import CHECKS
+from deploy.demo.registry import demo_registry
+from deploy.demo.scenario import DEMO_PATIENT
+from deploy.demo.slots import free_slots, next_week
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run_demo(work_root: Path, *args: str) -> tuple[int, str]:
+    # A wide console, so rich never wraps a summary row; cwd anywhere: the demo must not depend on it.
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "demo", "--work-dir", str(work_root), *args],
+        capture_output=True,
+        text=True,
+        timeout=200,
+        env=env,
+        cwd=_ROOT,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def _run_dirs(work_root: Path) -> list[Path]:
+    return sorted(p for p in work_root.glob("run-*") if p.is_dir())
+
+
+def _alive(pid: int, args: list[str]) -> bool:
+    """Whether ``pid`` still runs the command the demo started (a recycled pid does not count)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return [part.decode() for part in cmdline if part] == args
+
+
+def _assert_nothing_left(work_root: Path, run_dir: Path) -> None:
+    started = json.loads((run_dir / "processes.json").read_text())
+    assert {child["name"] for child in started} >= {"sandbox-dentrix", "sandbox-eaglesoft", "worker-0"}
+    assert [c["name"] for c in started if _alive(c["pid"], c["args"])] == []
+    # Workers and the broker carry the work dir in their command lines.
+    left = subprocess.run(["pgrep", "-af", str(work_root)], capture_output=True, text=True, check=False)
+    assert left.stdout.strip() == ""
+
+
+@pytest.fixture(scope="module")
+def work_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+def test_demo_shows_every_outcome_and_leaves_nothing_behind(work_root: Path) -> None:
+    code, output = _run_demo(work_root)
+
+    assert code == 0, output[-6000:]
+    for label in CHECKS.values():
+        assert re.search(re.escape(label) + r"\s*│\s*PASS", output), f"{label!r} not PASS:\n{output[-4000:]}"
+    assert "not found -> created" in output
+    assert re.search(r"search during a 503 burst\s*│\s*result\s*│\s*2\s*│", output)
+    assert "closed → open" in output
+    assert re.search(r"while the PMS keeps failing\s*│\s*UNAVAILABLE\s*│\s*4\s*│", output)
+    assert "dead letter on demo.pms.commands.dlt" in output
+    assert "pms-error-code=UNAVAILABLE" in output
+    assert re.search(r"│\s*DEADLINE_EXCEEDED\s*│", output)
+    assert "demo OK" in output
+    (run_dir,) = _run_dirs(work_root)
+    _assert_nothing_left(work_root, run_dir)
+    # The demo's own screen shows its made-up patient; no log of the system may.
+    phi = (DEMO_PATIENT.first_name, DEMO_PATIENT.last_name, str(DEMO_PATIENT.date_of_birth), "5550107788")
+    for log in [*run_dir.glob("*.log"), *run_dir.glob("kafka/logs/*")]:
+        text = log.read_text(errors="replace")
+        assert not [value for value in phi if value in text], log
+    registry = (run_dir / "practices.yaml").read_text()
+    assert "env: PMS_RELAY_DEMO_DX_CLIENT_SECRET" in registry
+    assert "env: PMS_RELAY_DEMO_ES_PASSWORD" in registry
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(180)
+def test_demo_runs_again_right_after(work_root: Path) -> None:
+    """A second run in a row (here without faults and with two workers) starts on fresh ports and topics."""
+    before = _run_dirs(work_root)
+    code, output = _run_demo(work_root, "--no-faults", "--workers", "2")
+
+    assert code == 0, output[-6000:]
+    assert re.search(re.escape(CHECKS["result"]) + r"\s*│\s*PASS", output)
+    assert re.search(re.escape(CHECKS["dead_letter"]) + r"\s*│\s*skipped", output)
+    (run_dir,) = set(_run_dirs(work_root)) - set(before)
+    _assert_nothing_left(work_root, run_dir)
+
+
+# -- the pure helpers ----------------------------------------------------------------------------------------
+
+
+def _booked(operatory: str, start: datetime, end: datetime, status: AppointmentStatus) -> Appointment:
+    minutes = int((end - start).total_seconds() // 60)
+    return Appointment(
+        id="1",
+        patient_id="p",
+        location_id="l",
+        operatory_id=operatory,
+        start=start,
+        end=end,
+        duration_minutes=minutes,
+        status=status,
+    )
+
+
+@pytest.mark.parametrize(
+    ("today", "monday"),
+    [
+        (date(2026, 11, 26), date(2026, 11, 30)),  # a Thursday
+        (date(2026, 11, 30), date(2026, 12, 7)),  # a Monday: next week, not this one
+        (date(2026, 12, 6), date(2026, 12, 7)),  # a Sunday
+    ],
+)
+def test_next_week(today: date, monday: date) -> None:
+    assert next_week(today) == (monday, date.fromordinal(monday.toordinal() + 4))
+
+
+_DAY = date(2026, 11, 30)
+_NY_9 = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # 09:00 in New York
+_NY_930 = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)
+_NY_10 = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("booked", "first"),
+    [
+        ([], _NY_9),
+        ([_booked("op1", _NY_9, _NY_930, AppointmentStatus.CONFIRMED)], _NY_930),
+        ([_booked("op1", _NY_9, _NY_10, AppointmentStatus.SCHEDULED)], _NY_10),
+        ([_booked("op1", _NY_9, _NY_930, AppointmentStatus.CANCELLED)], _NY_9),  # a cancelled one frees it
+        ([_booked("op2", _NY_9, _NY_10, AppointmentStatus.SCHEDULED)], _NY_9),  # another operatory
+    ],
+)
+def test_free_slots_skip_live_appointments_of_the_operatory(
+    booked: list[Appointment], first: datetime
+) -> None:
+    slots = free_slots(booked, "op1", [_DAY], "America/New_York")
+
+    assert slots[0][0] == first
+    assert all(end > start for start, end in slots)
+    assert slots[-1][1] == datetime(2026, 11, 30, 22, 0, tzinfo=UTC)  # 17:00 in New York
+
+
+def test_registry_keeps_secrets_out_of_the_document() -> None:
+    dentrix = {
+        "clients": [{"clientId": "cid", "clientSecret": "dx-secret", "organizationIds": ["a" * 24]}],
+        "organizations": [{"id": "a" * 24, "locations": [{"timeZone": "America/New_York"}]}],
+    }
+    eaglesoft = {
+        "credentials": {"IntegrationKey": "es-key", "UserId": "relay", "Password": "es-pass"},
+        "serverZone": "America/New_York",
+        "practices": [{"PracticeId": 1, "timeZone": "America/Chicago"}],
+    }
+    registry = demo_registry("http://dx", dentrix, "http://es", eaglesoft)
+
+    text = json.dumps(registry.document)
+    assert not [secret for secret in ("dx-secret", "es-key", "es-pass") if secret in text]
+    assert set(registry.secrets.values()) == {"dx-secret", "es-key", "es-pass"}
+    practices = registry.document["practices"]
+    assert practices["dx-demo"]["connection"]["client_secret"] == {"env": "PMS_RELAY_DEMO_DX_CLIENT_SECRET"}
+    assert practices["es-demo"]["time_zone"] == "America/Chicago"
