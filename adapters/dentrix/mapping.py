@@ -12,7 +12,6 @@ survive every edit made in the practice. Only the latest write's marker is kept,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,6 +34,7 @@ from adapters.domain import (
     Phone,
     PhoneType,
 )
+from adapters.reference import split_notes, tag_notes
 
 __all__ = [
     "APPOINTMENT_NOTES_FIELD",
@@ -112,7 +112,6 @@ _PHONE_TYPE_TABLE: tuple[tuple[PhoneType, str], ...] = (
 _PHONE_TYPE_OUT = dict(_PHONE_TYPE_TABLE)
 _PHONE_TYPE_IN = {vendor: kind for kind, vendor in _PHONE_TYPE_TABLE}
 
-_MARKER = re.compile(r"\s*\[pms-relay:ref=([^\]\s]+)\]\s*$")
 
 Json = dict[str, Any]
 
@@ -162,29 +161,6 @@ def _required_ref(body: Mapping[str, Any], key: str) -> str:
     if found is None:
         raise ValueError(f"Ascend record without a {key} reference")
     return found
-
-
-# ---- reference marker ----------------------------------------------------------------------------------
-
-
-def tag_notes(notes: str | None, reference: str) -> str:
-    """``notes`` with any previous marker replaced by the marker for ``reference``."""
-    if not reference or any(c in reference for c in "[] ,"):
-        raise ValueError("a reference must be non-empty, without spaces, commas or brackets")
-    text, _ = split_notes(notes)
-    marker = f"[pms-relay:ref={reference}]"
-    return f"{text} {marker}" if text else marker
-
-
-def split_notes(text: str | None) -> tuple[str | None, str | None]:
-    """``(notes without the marker, reference)``; either may be None."""
-    if not text:
-        return None, None
-    match = _MARKER.search(text)
-    if match is None:
-        return text, None
-    rest = text[: match.start()]
-    return (rest or None), match.group(1)
 
 
 # ---- filters -------------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ in the office. Only the latest write's marker is kept.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -44,6 +43,7 @@ from adapters.domain import (
     PhoneType,
 )
 from adapters.eaglesoft.times import format_local, parse_local, to_local, to_utc
+from adapters.reference import split_notes, tag_notes
 
 __all__ = [
     "BLOCK",
@@ -113,7 +113,6 @@ _PHONE_COLUMNS: tuple[tuple[PhoneType, str], ...] = (
 )
 _ADDRESS_COLUMNS = ("Address1", "Address2", "City", "State", "Zipcode")
 
-_MARKER = re.compile(r"\s*\[pms-relay:ref=([^\]\s]+)\]\s*$")
 
 # DST shifts are at most a couple of hours: a server-side window widened by this much, then filtered exactly
 # on instants, cannot miss an appointment around a change, whatever the naive wall-clock order does there.
@@ -139,29 +138,6 @@ def _int(value: object, name: str) -> int:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
-
-
-# ---- reference marker ----------------------------------------------------------------------------------
-
-
-def tag_notes(notes: str | None, reference: str) -> str:
-    """``notes`` with any previous marker replaced by the marker for ``reference``."""
-    if not reference or any(c in reference for c in "[] ,"):
-        raise ValueError("a reference must be non-empty, without spaces, commas or brackets")
-    text, _ = split_notes(notes)
-    marker = f"[pms-relay:ref={reference}]"
-    return f"{text} {marker}" if text else marker
-
-
-def split_notes(text: str | None) -> tuple[str | None, str | None]:
-    """``(notes without the marker, reference)``; either may be None."""
-    if not text:
-        return None, None
-    match = _MARKER.search(text)
-    if match is None:
-        return text, None
-    rest = text[: match.start()]
-    return (rest or None), match.group(1)
 
 
 # ---- status --------------------------------------------------------------------------------------------
