@@ -280,8 +280,9 @@ class Processor:
         )
         encoded = self._codec.encode_result(result, passthrough_headers=inject(_own_headers(message)))
         await self._send(self._settings.routes.results, encoded, command)
+        # No flush here: the answer is on the broker, and a DONE entry lost in a crash only means a repeat of
+        # the command finds IN_FLIGHT and reconciles. Flushes are kept for what must precede an action.
         self._finish(command, message, StoredAnswer("result", encoded.key, encoded.value), attempts)
-        await self._outbox.durable()
 
     async def _terminal_error(
         self,
@@ -295,7 +296,6 @@ class Processor:
     ) -> None:
         text = error.message if error is not None else _MESSAGES.get(code, code.value.lower())
         await self._answer_error(message, command, practice, code, text, attempts, error=error)
-        await self._outbox.durable()
 
     async def _answer_error(
         self,
@@ -552,11 +552,15 @@ class Processor:
     def _finish(
         self, command: CommandEnvelope, message: Incoming, answer: StoredAnswer, attempts: int
     ) -> None:
-        hop = read_hop(message.headers)
-        entry = InboxEntry(
-            Phase.DONE, hop.hop if hop else 0, attempts, self._clock(), message.partition, answer
-        )
-        self._put(str(command.command_id), entry)
+        command_id = str(command.command_id)
+        # A read answered at its first try leaves no trace: running it again is harmless, and skipping the
+        # table write (with a copy of the answer, patient lists included) is most of a read's cost.
+        if is_write(command.command_type) or command_id in self._inbox:
+            hop = read_hop(message.headers)
+            entry = InboxEntry(
+                Phase.DONE, hop.hop if hop else 0, attempts, self._clock(), message.partition, answer
+            )
+            self._put(command_id, entry)
         self._release_subject(command)
 
     def _subject_head(self, practice_id: str, subject: str | None) -> dict[str, Any] | None:
