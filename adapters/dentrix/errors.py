@@ -12,17 +12,11 @@ from typing import Any
 import httpx
 
 from adapters.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
     PMSError,
-    PMSTimeout,
     RateLimited,
     Unauthorized,
-    Unavailable,
-    ValidationFailed,
 )
-from adapters.http.mapping import describe_request, parse_retry_after
+from adapters.http.mapping import describe_request, parse_retry_after, status_error_type
 
 __all__ = ["error_type", "map_ascend_error", "vendor_error_code"]
 
@@ -33,17 +27,6 @@ _VENDOR_CODES: dict[str, type[PMSError]] = {
     "oauth.v2.InvalidClientIdentifier": Unauthorized,
     "policies.ratelimit.QuotaViolation": RateLimited,
     "policies.ratelimit.SpikeArrestViolation": RateLimited,
-}
-
-_STATUSES: dict[int, type[PMSError]] = {
-    400: ValidationFailed,
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    408: PMSTimeout,
-    409: Conflict,
-    422: ValidationFailed,
-    429: RateLimited,
 }
 
 
@@ -59,9 +42,7 @@ def error_type(status: int, vendor_code: str | None) -> type[PMSError]:
     """The most specific error type for a status and Apigee code; unknown failures stay a generic PMSError."""
     if vendor_code in _VENDOR_CODES:
         return _VENDOR_CODES[vendor_code]
-    if status in _STATUSES:
-        return _STATUSES[status]
-    return Unavailable if status >= 500 else PMSError
+    return status_error_type(status)
 
 
 def map_ascend_error(response: httpx.Response) -> PMSError:

@@ -23,10 +23,8 @@ from adapters.errors import (
     ConfigurationError,
     Conflict,
     ErrorCode,
-    Forbidden,
     NotFound,
     PMSError,
-    PMSTimeout,
     RateLimited,
     Unauthorized,
     Unavailable,
@@ -34,7 +32,7 @@ from adapters.errors import (
     ValidationFailed,
     WriteFailed,
 )
-from adapters.http.mapping import describe_request, parse_retry_after
+from adapters.http.mapping import describe_request, parse_retry_after, status_error_type
 
 __all__ = ["error_type", "map_eaglesoft_error", "vendor_error_code", "write_failure"]
 
@@ -55,16 +53,6 @@ _VENDOR_CODES: dict[str, type[PMSError]] = {
     "invalidparameter": ValidationFailed,
 }
 
-_STATUSES: dict[int, type[PMSError]] = {
-    400: ValidationFailed,
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    408: PMSTimeout,
-    409: Conflict,
-    422: ValidationFailed,
-    429: RateLimited,
-}
 
 # ``Failed`` write codes that a later attempt can get past: raised as Unavailable (retryable; the outcome is
 # known, nothing was applied).
@@ -102,7 +90,7 @@ def error_type(status: int, vendor_code: str | None) -> type[PMSError]:
     kind = _VENDOR_CODES.get(_key(vendor_code)) if vendor_code else None
     if kind is not None:
         return kind
-    return _STATUSES.get(status, PMSError)
+    return status_error_type(status)
 
 
 def map_eaglesoft_error(response: httpx.Response) -> PMSError:

@@ -40,6 +40,7 @@ __all__ = [
     "map_response",
     "map_transport_errors",
     "parse_retry_after",
+    "status_error_type",
 ]
 
 ErrorMapper = Callable[[httpx.Response], PMSError]
@@ -52,10 +53,21 @@ _BY_STATUS: dict[int, type[PMSError]] = {
     401: Unauthorized,
     403: Forbidden,
     404: NotFound,
+    408: PMSTimeout,
     409: Conflict,
     422: ValidationFailed,
     429: RateLimited,
 }
+
+
+def status_error_type(status: int) -> type[PMSError]:
+    """The error type an HTTP status means by the usual REST conventions; vendors refine it by their codes.
+
+    Anything unrecognised (a redirect, an odd 4xx) is a generic PMSError, never silently transient.
+    """
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return Unavailable if status >= 500 else PMSError
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -87,13 +99,9 @@ def default_error_mapper(
     message = " ".join(
         p for p in (where, f"-> HTTP {status}", f"vendor_code={vendor_code}" if vendor_code else "") if p
     )
-    if status in _BY_STATUS:
-        kind = _BY_STATUS[status]
-    elif status >= 500:
-        kind = Unavailable
-    else:
-        kind = PMSError  # unexpected (e.g. a redirect): not silently transient
-    return kind(message, http_status=status, retry_after=retry_after, vendor_code=vendor_code)
+    return status_error_type(status)(
+        message, http_status=status, retry_after=retry_after, vendor_code=vendor_code
+    )
 
 
 def map_response(response: httpx.Response, *, vendor_code: str | None = None) -> PMSError:
