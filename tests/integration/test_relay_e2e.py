@@ -332,8 +332,9 @@ def test_circuit_opens_rejects_without_calls_survives_restart_then_closes(
         system.stop()
 
 
-def test_sigkill_mid_burst_every_command_one_outcome_every_write_once(
-    kafka_bootstrap: str, tmp_path: Path, dentrix: DentrixHarness, eaglesoft: EaglesoftHarness
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_worker_stopped_mid_burst_every_command_one_outcome_every_write_once(
+    kafka_bootstrap: str, tmp_path: Path, dentrix: DentrixHarness, eaglesoft: EaglesoftHarness, sig: int
 ) -> None:
     system = _system(kafka_bootstrap, tmp_path, dentrix, eaglesoft).start()
     try:
@@ -346,7 +347,7 @@ def test_sigkill_mid_burst_every_command_one_outcome_every_write_once(
             timeout=60,
             what="some answers",
         )
-        system.kill_worker(sig=signal.SIGKILL)
+        system.kill_worker(sig=sig)
         system.start_worker()
         answers = system.wait_for([str(c.command_id) for c in writes], timeout=120)
         for cmd in writes:
