@@ -63,7 +63,10 @@ class WorkerSettings:
     app_id: str = "pms-relay"
     topics: TopicNames = field(default_factory=TopicNames)
     partitions: int = 6
-    max_in_flight: int = 256
+    # Commands admitted at once (running or waiting for their practice's slots or their subject's turn). A
+    # slow practice holds at most its own slots; this bound only caps memory, so keep it well above the sum
+    # of the practices' slots times their backlog.
+    max_in_flight: int = 2048
     reconcile_grace_seconds: float = 30.0
     call_budget_seconds: float = 30.0
     inbox_retention_seconds: float = 7 * 24 * 3600.0

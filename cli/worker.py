@@ -34,6 +34,9 @@ def worker(
     reconcile_grace: Annotated[
         float, typer.Option(help="Seconds before an unconfirmed write that the PMS does not show is retried.")
     ] = 30.0,
+    max_in_flight: Annotated[
+        int, typer.Option(min=1, help="Commands admitted at once per worker (memory bound).")
+    ] = 2048,
     inbox_retention: Annotated[
         str, typer.Option(help="How long answered commands are remembered for replays (e.g. 7d, 48h).")
     ] = "7d",
@@ -68,6 +71,7 @@ def worker(
         partitions=partitions,
         reconcile_grace_seconds=reconcile_grace,
         inbox_retention_seconds=retention_ms / 1000,
+        max_in_flight=max_in_flight,
         web_port=web_port,
     )
     _ensure_topics(settings, log_level)
