@@ -25,7 +25,6 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
-from adapters.contract import PMSInterface
 from adapters.dentrix import mapping
 from adapters.dentrix.auth import AscendTokenSource
 from adapters.dentrix.config import DentrixConfig
@@ -47,6 +46,7 @@ from adapters.domain import (
 )
 from adapters.errors import Conflict, NotFound, PMSError, ValidationFailed
 from adapters.http import PMSHttpClient, PracticeRateLimiter, RetryPolicy, StaticCache, TokenCache
+from adapters.http.adapter import OPERATORIES, HttpAdapter
 
 __all__ = ["API_PREFIX", "VERSION_HEADER", "DentrixAdapter"]
 
@@ -63,7 +63,7 @@ T = TypeVar("T")
 Json = dict[str, Any]
 
 
-class DentrixAdapter(PMSInterface):
+class DentrixAdapter(HttpAdapter):
     """One practice's Dentrix, reached through Ascend. ``transport`` is the seam for tests."""
 
     kind = PmsKind.DENTRIX
@@ -77,7 +77,7 @@ class DentrixAdapter(PMSInterface):
     ) -> None:
         self._config = config
         source = AscendTokenSource(config.client_id, config.client_secret)
-        self._http = PMSHttpClient(
+        http = PMSHttpClient(
             base_url=config.base_url,
             vendor="dentrix",
             error_mapper=map_ascend_error,
@@ -88,22 +88,9 @@ class DentrixAdapter(PMSInterface):
             timeout=httpx.Timeout(config.read_timeout_seconds, connect=config.connect_timeout_seconds),
             transport=transport,
         )
-        self._static = StaticCache(config.static_cache_ttl_seconds)
-
-    async def close(self) -> None:
-        await self._http.aclose()
-
-    def invalidate_static_cache(self) -> None:
-        self._static.invalidate()
+        super().__init__(http, StaticCache(config.static_cache_ttl_seconds))
 
     # ---- static data -----------------------------------------------------------------------------------
-
-    async def list_locations(self) -> list[Location]:
-        return list(await self._static.get_or_load("locations", self._load_locations))
-
-    async def list_operatories(self, location_id: str | None = None) -> list[Operatory]:
-        operatories = await self._static.get_or_load("operatories", self._load_operatories)
-        return [op for op in operatories if location_id is None or op.location_id == location_id]
 
     async def _load_locations(self) -> tuple[Location, ...]:
         rows = await self._list_all("locations", [])
@@ -208,7 +195,7 @@ class DentrixAdapter(PMSInterface):
         """The operatory's location; a miss reloads the cache once, for an operatory added since."""
         found = (await self._location_of()).get(operatory_id)
         if found is None:
-            self._static.invalidate("operatories")
+            self._static.invalidate(OPERATORIES)
             found = (await self._location_of()).get(operatory_id)
         return found
 

@@ -36,7 +36,6 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from adapters import deadline
-from adapters.contract import PMSInterface
 from adapters.domain import (
     Appointment,
     AppointmentCreateData,
@@ -59,6 +58,7 @@ from adapters.eaglesoft.times import NonexistentLocalTime
 from adapters.eaglesoft.writes import PollPolicy, WriteStatus, await_write, parse_accepted, parse_write_status
 from adapters.errors import Conflict, NotFound, PMSError, Unsupported, ValidationFailed
 from adapters.http import PMSHttpClient, PracticeRateLimiter, RetryPolicy, StaticCache, TokenCache
+from adapters.http.adapter import OPERATORIES, HttpAdapter
 
 __all__ = ["API_PREFIX", "PRACTICE_HEADER", "EaglesoftAdapter", "major_version"]
 
@@ -77,7 +77,7 @@ def major_version(version: str | None) -> int | None:
     return int(head) if head.isdigit() else None
 
 
-class EaglesoftAdapter(PMSInterface):
+class EaglesoftAdapter(HttpAdapter):
     """One practice's Eaglesoft. ``transport`` and ``sleep`` are the seams for tests."""
 
     kind = PmsKind.EAGLESOFT
@@ -95,7 +95,7 @@ class EaglesoftAdapter(PMSInterface):
         self._zone = ZoneInfo(config.time_zone)
         server_zone = ZoneInfo(config.server_time_zone or config.time_zone)
         login = SessionLogin(config.integration_key, config.user_id, config.password, zone=server_zone)
-        self._http = PMSHttpClient(
+        http = PMSHttpClient(
             base_url=config.base_url,
             vendor="eaglesoft",
             error_mapper=map_eaglesoft_error,
@@ -108,24 +108,11 @@ class EaglesoftAdapter(PMSInterface):
             transport=transport,
             sleep=sleep,
         )
-        self._static = StaticCache(config.static_cache_ttl_seconds)
+        super().__init__(http, StaticCache(config.static_cache_ttl_seconds))
         self._poll = PollPolicy(config.write_poll_initial_seconds, config.write_poll_max_seconds)
         self._sleep = sleep
 
-    async def close(self) -> None:
-        await self._http.aclose()
-
-    def invalidate_static_cache(self) -> None:
-        self._static.invalidate()
-
     # ---- static data -----------------------------------------------------------------------------------
-
-    async def list_locations(self) -> list[Location]:
-        return list(await self._static.get_or_load("locations", self._load_locations))
-
-    async def list_operatories(self, location_id: str | None = None) -> list[Operatory]:
-        chairs = await self._static.get_or_load("chairs", self._load_chairs)
-        return [op for op in chairs if location_id is None or op.location_id == location_id]
 
     async def _load_locations(self) -> tuple[Location, ...]:
         rows = await self._list_all("/practices", {}, route="/practices")
@@ -140,7 +127,7 @@ class EaglesoftAdapter(PMSInterface):
             for row in rows
         )
 
-    async def _load_chairs(self) -> tuple[Operatory, ...]:
+    async def _load_operatories(self) -> tuple[Operatory, ...]:
         # Chairs are only readable for the practice of X-Practice-Id.
         rows = await self._list_all(f"/practices/{self._practice}/chairs", {}, route="/practices/{id}/chairs")
         chairs = (_decode(mapping.operatory_from_eaglesoft, row, "chair") for row in rows)
@@ -149,7 +136,7 @@ class EaglesoftAdapter(PMSInterface):
     async def _require_chair(self, operatory_id: str) -> None:
         """A visible chair of this practice; a miss reloads the cache once, for a chair added since."""
         if not await self._is_chair(operatory_id):
-            self._static.invalidate("chairs")
+            self._static.invalidate(OPERATORIES)
             if not await self._is_chair(operatory_id):
                 raise ValidationFailed(
                     f"operatory {operatory_id} is not a visible chair of location {self._practice}"
