@@ -78,15 +78,7 @@ class DentrixHarness:
             "client_id": _CLIENT_ID,
             "client_secret": SecretStr(_CLIENT_SECRET),
         }
-        renamed = {
-            "rate_per_second": overrides.rate_per_second,
-            "max_concurrent": overrides.max_concurrent,
-            "static_cache_ttl_seconds": overrides.cache_ttl_seconds,
-            "read_timeout_seconds": overrides.read_timeout_seconds,
-            "page_size": overrides.page_size,
-            "max_attempts": overrides.max_attempts,
-        }
-        settings.update({k: v for k, v in renamed.items() if v is not None})
+        settings.update(overrides.settings())
         config = DentrixConfig(**settings)
         # In-call backoff kept short so retried bursts stay quick; the policy's logic is unchanged.
         retry = RetryPolicy(max_attempts=config.max_attempts, base_delay=0.05, max_delay=0.2)

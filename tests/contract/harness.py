@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from adapters.contract import PMSInterface
 
@@ -65,6 +65,18 @@ class AdapterOverrides:
     read_timeout_seconds: float | None = None
     page_size: int | None = None
     max_attempts: int | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """The overrides as vendor config fields (every vendor config names them alike)."""
+        fields = {
+            "rate_per_second": self.rate_per_second,
+            "max_concurrent": self.max_concurrent,
+            "static_cache_ttl_seconds": self.cache_ttl_seconds,
+            "read_timeout_seconds": self.read_timeout_seconds,
+            "page_size": self.page_size,
+            "max_attempts": self.max_attempts,
+        }
+        return {name: value for name, value in fields.items() if value is not None}
 
 
 @dataclass(frozen=True)
