@@ -26,7 +26,13 @@ def worker(
     app_id: Annotated[
         str, typer.Option(envvar="PMS_RELAY_APP_ID", help="Consumer group and table namespace.")
     ] = "pms-relay",
-    partitions: Annotated[int, typer.Option(help="Partition count of pms.commands (and every tier).")] = 6,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Partitions of pms.commands when the worker creates it [default: 6; an existing topic's own].",
+        ),
+    ] = None,
     retry_delays: Annotated[
         str,
         typer.Option(envvar="PMS_RELAY_RETRY_DELAYS", help="Retry tier delays in seconds, comma-separated."),
@@ -46,6 +52,8 @@ def worker(
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Consume commands, call the practices' PMSs, answer. Stop with SIGTERM or Ctrl-C."""
+    from confluent_kafka import KafkaException
+
     from streams.logs import configure_logging
     from streams.registry import RegistryError, load_registry
     from streams.retry import RetryTiers
@@ -63,18 +71,26 @@ def worker(
     except (RegistryError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    names = TopicNames(prefix=prefix, tiers=tiers)
+    try:
+        count = _prepare_topics(bootstrap_servers, names, app_id, partitions)
+    except TopicLayoutError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except KafkaException as exc:
+        typer.echo(f"error: cannot reach Kafka at {bootstrap_servers}: {exc.args[0]}", err=True)
+        raise typer.Exit(2) from exc
     configure_tracing()
     settings = WorkerSettings(
         bootstrap_servers=bootstrap_servers,
         app_id=app_id,
-        topics=TopicNames(prefix=prefix, tiers=tiers),
-        partitions=partitions,
+        topics=names,
+        partitions=count,
         reconcile_grace_seconds=reconcile_grace,
         inbox_retention_seconds=retention_ms / 1000,
         max_in_flight=max_in_flight,
         web_port=web_port,
     )
-    _ensure_topics(settings, log_level)
     topology = build(settings, registry)
     logging.getLogger(__name__).info(
         "worker starting practices=%s pid=%s topics=%s", len(registry), os.getpid(), settings.topics.commands
@@ -86,32 +102,47 @@ def worker(
     ).execute_from_commandline()
 
 
-def _ensure_topics(settings: object, log_level: str) -> None:
-    """Create any missing topic (changelogs included: Faust must find them with the right partition count).
+class TopicLayoutError(Exception):
+    """The cluster's topics cannot carry this worker: co-partitioned topics disagree on their partition count."""
 
-    Existing topics are never altered; a mismatch is logged for an operator.
+
+def _prepare_topics(bootstrap_servers: str, names: object, app_id: str, partitions: int | None) -> int:
+    """Create any missing topic and return the partition count to run with.
+
+    pms.commands decides the count: an existing topic's own, else ``partitions`` (6 by default). Its retry
+    tiers and the table changelogs must have the same count, because a command's copies and table entries
+    live in the partition its practice hashes to: a mismatch there stops the worker before it consumes
+    anything. Other differences (retention, the answer topics' counts) are logged for an operator; existing
+    topics are never altered.
     """
     from confluent_kafka.admin import AdminClient
 
-    from streams.topics import Outcome, TopicSettings, ensure_topics, topic_specs
-    from topology import WorkerSettings
+    from streams.topics import TABLES, Outcome, TopicNames, TopicSettings, ensure_topics, topic_specs
 
-    assert isinstance(settings, WorkerSettings)
+    assert isinstance(names, TopicNames)
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    found = admin.list_topics(timeout=15).topics.get(names.commands)
+    existing = len(found.partitions) if found is not None and found.partitions else None
+    if existing is not None and partitions is not None and existing != partitions:
+        raise TopicLayoutError(f"{names.commands} has {existing} partitions, not the {partitions} asked for")
+    count = existing or partitions or 6
     wanted = TopicSettings(
-        prefix=settings.topics.prefix,
-        command_partitions=settings.partitions,
-        result_partitions=settings.partitions,
-        error_partitions=settings.partitions,
-        retry_delays=settings.topics.tiers.delays,
-        app_id=settings.app_id,
+        prefix=names.prefix,
+        command_partitions=count,
+        result_partitions=count,
+        error_partitions=count,
+        retry_delays=names.tiers.delays,
+        app_id=app_id,
     )
+    co_partitioned = {names.commands, *names.retries, *(names.changelog(app_id, t) for t in TABLES)}
     log = logging.getLogger(__name__)
-    for outcome in ensure_topics(
-        AdminClient({"bootstrap.servers": settings.bootstrap_servers}), topic_specs(wanted)
-    ):
-        if outcome.outcome is Outcome.MISMATCH:
-            log.warning(
-                "topic differs topic=%s differences=%s", outcome.spec.name, "; ".join(outcome.differences)
-            )
-        elif outcome.outcome is Outcome.CREATED:
-            log.info("topic created topic=%s partitions=%s", outcome.spec.name, outcome.spec.partitions)
+    for outcome in ensure_topics(admin, topic_specs(wanted)):
+        name = outcome.spec.name
+        if outcome.outcome is Outcome.CREATED:
+            log.info("topic created topic=%s partitions=%s", name, outcome.spec.partitions)
+        elif outcome.outcome is Outcome.MISMATCH:
+            if name in co_partitioned and any(d.startswith("partitions") for d in outcome.differences):
+                raise TopicLayoutError(f"{name} must have the partition count of {names.commands}: "
+                                       + "; ".join(outcome.differences))  # fmt: skip
+            log.warning("topic differs topic=%s differences=%s", name, "; ".join(outcome.differences))
+    return count
