@@ -25,6 +25,7 @@ _GROUPS = {
     "worker": "cli.worker",
     "send": "cli.send",
     "demo": "cli.demo",
+    "dlq": "cli.dlq",
 }
 
 for _name, _module in _GROUPS.items():

@@ -39,6 +39,7 @@ class InboxEntry:
     since: float  # epoch seconds when this phase began
     partition: int  # where the entry lives, for expiry sweeps
     answer: StoredAnswer | None = None
+    redrive: str | None = None  # the dead-letter redrive this entry was reopened for, if any
 
     def moved(self, **changes: Any) -> InboxEntry:
         return replace(self, **changes)
@@ -51,6 +52,8 @@ class InboxEntry:
             "since": self.since,
             "partition": self.partition,
         }
+        if self.redrive is not None:
+            data["redrive"] = self.redrive
         if self.answer is not None:
             data["answer"] = {
                 "kind": self.answer.kind,
@@ -75,4 +78,5 @@ class InboxEntry:
                 key=None if answer["key"] is None else base64.b64decode(answer["key"]),
                 value=base64.b64decode(answer["value"]),
             ),
+            redrive=data.get("redrive"),
         )

@@ -42,6 +42,7 @@ from streams.envelopes import CommandEnvelope, ErrorEnvelope, ResultEnvelope
 from streams.hops import Hop, Origin, read_hop, write_hop
 from streams.inbox import InboxEntry, Phase, StoredAnswer
 from streams.ordering import subject_of
+from streams.redrive import redrive_id
 from streams.registry import Practice, Registry
 from streams.retry import Answer, DeadLetter, Failure, FailureKind, Retry, RetryTiers, decide
 from streams.tracing import consumer_span, inject, producer_span
@@ -173,6 +174,9 @@ class Processor:
         hop = read_hop(message.headers)
         this_hop = hop.hop if hop is not None else 0
         entry = self._entry(command_id)
+        redrive = redrive_id(message.headers)
+        if entry is not None and redrive is not None and entry.redrive != redrive:
+            entry = self._reopen(command, entry, redrive, message.partition)
         if entry is not None and entry.phase is Phase.DONE and entry.answer is not None:
             await self._replay(entry.answer, message)
             return "replayed"
@@ -540,6 +544,22 @@ class Processor:
             message = EncodedMessage(encoded.key, encoded.value, inject(encoded.headers))
             await self._outbox.send(topic, message, partition)
 
+    def _reopen(
+        self, command: CommandEnvelope, entry: InboxEntry, redrive: str, partition: int
+    ) -> InboxEntry | None:
+        """The inbox entry a redriven command starts from: answered errors are reopened, results stand.
+
+        A reopened write is IN_FLIGHT with its grace long over, so it is reconciled before it is written: it
+        may have been applied before it was dead-lettered. Attempts start again.
+        """
+        if entry.phase is Phase.DONE and entry.answer is not None and entry.answer.kind == "result":
+            return entry
+        _log.info("redrive command_id=%s redrive=%s", command.command_id, redrive)
+        phase = Phase.IN_FLIGHT if is_write(command.command_type) else Phase.SCHEDULED
+        reopened = InboxEntry(phase, 0, 0, 0.0, partition, redrive=redrive)
+        self._put(str(command.command_id), reopened)
+        return reopened
+
     # -- tables --------------------------------------------------------------------------------------------
 
     def _entry(self, command_id: str) -> InboxEntry | None:
@@ -547,6 +567,10 @@ class Processor:
         return None if raw is None else InboxEntry.from_json(raw)
 
     def _put(self, command_id: str, entry: InboxEntry) -> None:
+        if entry.redrive is None:  # a redriven command keeps its redrive id to the end, so a repeat replays
+            previous = self._inbox.get(command_id)
+            if previous and previous.get("redrive"):
+                entry = entry.moved(redrive=previous["redrive"])
         self._inbox[command_id] = entry.to_json()
 
     def _finish(

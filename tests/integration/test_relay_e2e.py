@@ -440,3 +440,33 @@ def test_config_check_names_the_practice_and_field_of_an_error(relay: RelaySyste
     assert done.returncode == 2
     assert "practices.dx.connection.client_secret" in done.stdout
     assert "inline!" not in done.stdout
+
+
+def test_a_dead_letter_listed_and_redriven_after_the_fault_is_fixed_gets_a_result(
+    relay: RelaySystem, dentrix: DentrixHarness
+) -> None:
+    dentrix.set_faults(Fault(FaultKind.SERVER_ERROR, resource=Resource.PATIENTS))
+    cmd = command(
+        "dx-tough", CommandType.SEARCH_PATIENTS, payload_for(CommandType.SEARCH_PATIENTS, dentrix.known)
+    )
+    assert _error(relay, cmd).code is ErrorCode.UNAVAILABLE
+    dentrix.set_faults()
+    where = ["--bootstrap-servers", relay.bootstrap, "--prefix", relay.topics.prefix]
+    env = {**os.environ, "COLUMNS": "250"}
+
+    listed = subprocess.run([sys.executable, "-m", "cli", "dlq", "list", *where],
+                            capture_output=True, text=True, timeout=60, env=env, check=False)  # fmt: skip
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert str(cmd.command_id) in listed.stdout
+    assert dentrix.known.patient_last_name not in listed.stdout  # headers only, never the value
+
+    redriven = subprocess.run(
+        [sys.executable, "-m", "cli", "dlq", "redrive", "--command-id", str(cmd.command_id), *where],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+    assert redriven.returncode == 0, redriven.stdout + redriven.stderr
+    assert "redrove 1 commands" in redriven.stdout
+    wait_until(lambda: len(relay.answers[str(cmd.command_id)]) >= 2, timeout=60, what="the redriven answer")
+    answer = relay.answers[str(cmd.command_id)][1].envelope
+    assert isinstance(answer, ResultEnvelope), _describe(answer)
+    assert answer.attempts == 1
