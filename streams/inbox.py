@@ -29,6 +29,9 @@ class StoredAnswer:
     kind: str  # "result" | "error"
     key: bytes | None
     value: bytes
+    # The event's own headers (CloudEvents), so a replay is the same event, ce_id included; trace context is
+    # not kept: a replay belongs to the trace of the copy that asked for it.
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class InboxEntry:
                 "kind": self.answer.kind,
                 "key": None if self.answer.key is None else base64.b64encode(self.answer.key).decode(),
                 "value": base64.b64encode(self.answer.value).decode(),
+                "headers": [[k, base64.b64encode(v).decode()] for k, v in self.answer.headers],
             }
         return data
 
@@ -77,6 +81,7 @@ class InboxEntry:
                 kind=answer["kind"],
                 key=None if answer["key"] is None else base64.b64decode(answer["key"]),
                 value=base64.b64decode(answer["value"]),
+                headers=tuple((k, base64.b64decode(v)) for k, v in answer.get("headers", ())),
             ),
             redrive=data.get("redrive"),
         )

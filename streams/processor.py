@@ -286,7 +286,7 @@ class Processor:
         await self._send(self._settings.routes.results, encoded, command)
         # No flush here: the answer is on the broker, and a DONE entry lost in a crash only means a repeat of
         # the command finds IN_FLIGHT and reconciles. Flushes are kept for what must precede an action.
-        self._finish(command, message, StoredAnswer("result", encoded.key, encoded.value), attempts)
+        self._finish(command, message, _stored("result", encoded), attempts)
 
     async def _terminal_error(
         self,
@@ -327,7 +327,7 @@ class Processor:
         encoded = self._codec.encode_error(envelope, passthrough_headers=inject(_own_headers(message)))
         await self._send(self._settings.routes.errors, encoded, command)
         if practice is not None:
-            self._finish(command, message, StoredAnswer("error", encoded.key, encoded.value), attempts)
+            self._finish(command, message, _stored("error", encoded), attempts)
 
     async def _fail(
         self,
@@ -512,7 +512,7 @@ class Processor:
             await self._send(self._settings.routes.errors, encoded, command)
             if command is not None:
                 # Stored as the answer: a repeat of the command is answered the same, never written again.
-                self._finish(command, message, StoredAnswer("error", encoded.key, encoded.value), 0)
+                self._finish(command, message, _stored("error", encoded), 0)
                 await self._outbox.durable()
         except Exception as again:
             _log.error(
@@ -522,14 +522,10 @@ class Processor:
             )
 
     async def _replay(self, answer: StoredAnswer, message: Incoming) -> None:
-        if answer.kind == "result":
-            replayed = self._codec.decode_result(answer.value, key=answer.key)
-            encoded = self._codec.encode_result(replayed, passthrough_headers=inject(_own_headers(message)))
-            await self._outbox.send(self._settings.routes.results, encoded)
-        else:
-            failed = self._codec.decode_error(answer.value, key=answer.key)
-            encoded = self._codec.encode_error(failed, passthrough_headers=inject(_own_headers(message)))
-            await self._outbox.send(self._settings.routes.errors, encoded)
+        """The stored answer again, as the same event (same ce_id): consumers can drop it as a duplicate."""
+        topic = self._settings.routes.results if answer.kind == "result" else self._settings.routes.errors
+        headers = inject([*answer.headers, *_own_headers(message)])
+        await self._send(topic, EncodedMessage(answer.key, answer.value, headers), None)
 
     async def _send(
         self,
@@ -629,6 +625,11 @@ _MESSAGES = {
     ErrorCode.RATE_LIMITED: "the practice is rate limited",
     ErrorCode.UNKNOWN_PRACTICE: "unknown practice",
 }
+
+
+def _stored(kind: str, encoded: EncodedMessage) -> StoredAnswer:
+    event_headers = tuple((k, v) for k, v in encoded.headers if k not in ("traceparent", "tracestate"))
+    return StoredAnswer(kind, encoded.key, encoded.value, event_headers)
 
 
 def _own_headers(message: Incoming) -> list[tuple[str, bytes]]:

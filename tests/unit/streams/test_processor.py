@@ -285,6 +285,7 @@ async def test_a_done_command_delivered_again_gets_the_same_answer_without_a_pms
     assert len(harness.dentrix.calls) == 1
     assert again.topic == first.topic
     assert (again.message.key, again.message.value) == (first.message.key, first.message.value)
+    assert again.header("ce_id") == first.header("ce_id")  # the same event: consumers can drop the duplicate
 
 
 async def test_a_stale_copy_is_dropped(harness: Harness) -> None:
