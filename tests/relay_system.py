@@ -57,7 +57,9 @@ class RelaySystem:
     secrets: dict[str, str] = field(default_factory=dict)  # env var -> value, for {env:} references
     partitions: int = 3
     tiers: RetryTiers = field(default_factory=lambda: RetryTiers((1.0, 2.0, 3.0)))
-    reconcile_grace: float = 2.0
+    # Long enough for a write that timed out client-side to land before it is declared missing, even when
+    # this machine is loaded: shorter graces make the SIGKILL tests write twice for the wrong reason.
+    reconcile_grace: float = 5.0
 
     def __post_init__(self) -> None:
         self.topics = TopicNames(prefix=f"e2e{uuid.uuid4().hex[:8]}.", tiers=self.tiers)

@@ -349,13 +349,16 @@ def test_worker_stopped_mid_burst_every_command_one_outcome_every_write_once(
         )
         system.kill_worker(sig=sig)
         system.start_worker()
-        answers = system.wait_for([str(c.command_id) for c in writes], timeout=120)
+        system.wait_for([str(c.command_id) for c in writes], timeout=120)
+        problems = []
         for cmd in writes:
-            outcomes = {type(a.envelope) for a in system.answers[str(cmd.command_id)]}
-            assert len(outcomes) == 1, f"{cmd.command_id} got {outcomes}"
-            envelope = answers[str(cmd.command_id)].envelope
-            assert isinstance(envelope, ResultEnvelope), _describe(envelope)
-            assert _harness(cmd.practice_id, dentrix, eaglesoft).count_by_reference(str(cmd.command_id)) == 1
+            got = [_describe(a.envelope) for a in system.answers[str(cmd.command_id)]]
+            stored = _harness(cmd.practice_id, dentrix, eaglesoft).count_by_reference(str(cmd.command_id))
+            if any(not g.startswith("result") for g in got) or stored != 1:
+                problems.append(f"{cmd.practice_id} {cmd.command_id}: answers {got}, stored {stored}")
+        notable = [line for i in (0, 1) for line in system.worker_log(i).splitlines()
+                   if "WARNING" in line or "ERROR" in line or "reconcil" in line]  # fmt: skip
+        assert not problems, "\n".join(problems + notable[-40:])
     finally:
         system.stop()
 
