@@ -18,11 +18,12 @@ from adapters.http import RetryPolicy
 from adapters.sandbox.runner import RunningServer
 from tests.contract.harness import (
     AdapterOverrides,
+    AdminApi,
     Fault,
-    FaultKind,
     KnownRecords,
     LoggedRequest,
     Resource,
+    fault_rule,
 )
 
 __all__ = ["DentrixHarness"]
@@ -32,7 +33,7 @@ _CLIENT_SECRET = "contract-suite-secret"
 _SEED = 42
 
 
-class DentrixHarness:
+class DentrixHarness(AdminApi):
     vendor = "dentrix"
 
     def __init__(self, seed: int = _SEED) -> None:
@@ -93,37 +94,12 @@ class DentrixHarness:
         self._admin_json("POST", "/_admin/tokens/revoke")
 
     def requests(self, since: float = 0.0) -> list[LoggedRequest]:
-        lines = self._admin_json("GET", "/_admin/requests", params={"since": str(since)})["requests"]
-        return [_logged(line) for line in sorted(lines, key=lambda line: line["time"])]
-
-    def clear_requests(self) -> None:
-        self._admin_json("DELETE", "/_admin/requests")
-
-    def count_by_reference(self, reference: str) -> int:
-        return int(self._admin_json("GET", "/_admin/count", params={"reference": reference})["count"])
-
-    def _admin_json(self, method: str, path: str, **kwargs: Any) -> Any:
-        assert self._admin is not None, "start() first"
-        response = self._admin.request(method, path, **kwargs)
-        response.raise_for_status()
-        return response.json()
+        return [_logged(line) for line in self._request_lines(since)]
 
 
 def _rule(fault: Fault) -> dict[str, Any]:
-    rule: dict[str, Any] = {"path": f"/{fault.resource.value}" if fault.resource else API_BASE}
-    if fault.writes_only:
-        rule["method"] = "POST|PUT"
-    if fault.count is not None:
-        rule["count"] = fault.count
-    if fault.kind is FaultKind.SERVER_ERROR:
-        rule.update(kind="error", status=fault.status)
-    elif fault.kind is FaultKind.RATE_LIMIT:
-        rule.update(kind="rate_limit", retry_after_s=fault.retry_after_s)
-    elif fault.kind is FaultKind.LOST_RESPONSE:
-        rule.update(kind="lost_response")
-    else:
-        rule.update(kind="hang", seconds=fault.seconds, then="drop")
-    return rule
+    path = f"/{fault.resource.value}" if fault.resource else API_BASE
+    return fault_rule(fault, path=path, write_methods="POST|PUT")
 
 
 def _logged(line: dict[str, Any]) -> LoggedRequest:

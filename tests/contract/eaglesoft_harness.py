@@ -31,11 +31,12 @@ from adapters.http import RetryPolicy
 from adapters.sandbox.runner import RunningServer
 from tests.contract.harness import (
     AdapterOverrides,
+    AdminApi,
     Fault,
-    FaultKind,
     KnownRecords,
     LoggedRequest,
     Resource,
+    fault_rule,
 )
 
 __all__ = ["EaglesoftHarness"]
@@ -46,7 +47,7 @@ _PRACTICE_ZONE = "America/Chicago"
 _LOST_RESPONSE_HOLD_S = 0.3
 
 
-class EaglesoftHarness:
+class EaglesoftHarness(AdminApi):
     vendor = "eaglesoft"
 
     def __init__(self, seed: int = _SEED, *, version: str | None = None) -> None:
@@ -117,14 +118,7 @@ class EaglesoftHarness:
         self._admin_json("POST", "/_admin/sessions/revoke")
 
     def requests(self, since: float = 0.0) -> list[LoggedRequest]:
-        lines = self._admin_json("GET", "/_admin/requests", params={"since": str(since)})["requests"]
-        return [_logged(line) for line in sorted(lines, key=lambda line: line["time"])]
-
-    def clear_requests(self) -> None:
-        self._admin_json("DELETE", "/_admin/requests")
-
-    def count_by_reference(self, reference: str) -> int:
-        return int(self._admin_json("GET", "/_admin/count", params={"reference": reference})["count"])
+        return [_logged(line) for line in self._request_lines(since)]
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -135,27 +129,11 @@ class EaglesoftHarness:
         """Eaglesoft-only write faults, e.g. ``"write_failed,count=1"`` (replaces every live fault)."""
         self._admin_json("POST", "/_admin/faults", json={"specs": list(specs)})
 
-    def _admin_json(self, method: str, path: str, **kwargs: Any) -> Any:
-        assert self._admin is not None, "start() first"
-        response = self._admin.request(method, path, **kwargs)
-        response.raise_for_status()
-        return response.json()
-
     def _rule(self, fault: Fault) -> dict[str, Any]:
-        rule: dict[str, Any] = {"path": self._path(fault.resource)}
-        if fault.writes_only:
-            rule["method"] = "POST|PUT|DELETE"
-        if fault.count is not None:
-            rule["count"] = fault.count
-        if fault.kind is FaultKind.SERVER_ERROR:
-            rule.update(kind="error", status=fault.status)
-        elif fault.kind is FaultKind.RATE_LIMIT:
-            rule.update(kind="rate_limit", retry_after_s=fault.retry_after_s)
-        elif fault.kind is FaultKind.LOST_RESPONSE:
-            rule.update(kind="lost_response", seconds=_LOST_RESPONSE_HOLD_S)
-        else:
-            rule.update(kind="hang", seconds=fault.seconds, then="drop")
-        return rule
+        path = self._path(fault.resource)
+        return fault_rule(
+            fault, path=path, write_methods="POST|PUT|DELETE", lost_response_s=_LOST_RESPONSE_HOLD_S
+        )
 
     def _path(self, resource: Resource | None) -> str:
         if resource is None:

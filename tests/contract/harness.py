@@ -13,16 +13,20 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol
 
+import httpx
+
 from adapters.contract import PMSInterface
 
 __all__ = [
     "AdapterOverrides",
+    "AdminApi",
     "Fault",
     "FaultKind",
     "KnownRecords",
     "LoggedRequest",
     "Resource",
     "SandboxHarness",
+    "fault_rule",
 ]
 
 
@@ -135,3 +139,50 @@ class SandboxHarness(Protocol):
 
     def count_by_reference(self, reference: str) -> int:
         """How many records (of any kind) carry the integrator reference ``reference``."""
+
+
+class AdminApi:
+    """The sandboxes' shared admin API (``adapters/sandbox/admin.py``), as a harness base: ``_admin`` is set
+    by the vendor's ``start()``."""
+
+    _admin: httpx.Client | None = None
+
+    def clear_requests(self) -> None:
+        self._admin_json("DELETE", "/_admin/requests")
+
+    def count_by_reference(self, reference: str) -> int:
+        return int(self._admin_json("GET", "/_admin/count", params={"reference": reference})["count"])
+
+    def _request_lines(self, since: float) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = self._admin_json(
+            "GET", "/_admin/requests", params={"since": str(since)}
+        )["requests"]
+        return sorted(lines, key=lambda line: line["time"])
+
+    def _admin_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        assert self._admin is not None, "start() first"
+        response = self._admin.request(method, path, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+
+def fault_rule(
+    fault: Fault, *, path: str, write_methods: str, lost_response_s: float | None = None
+) -> dict[str, Any]:
+    """A vendor-neutral :class:`Fault` as a rule of the shared fault engine (``adapters/sandbox/faults.py``)."""
+    rule: dict[str, Any] = {"path": path}
+    if fault.writes_only:
+        rule["method"] = write_methods
+    if fault.count is not None:
+        rule["count"] = fault.count
+    if fault.kind is FaultKind.SERVER_ERROR:
+        rule.update(kind="error", status=fault.status)
+    elif fault.kind is FaultKind.RATE_LIMIT:
+        rule.update(kind="rate_limit", retry_after_s=fault.retry_after_s)
+    elif fault.kind is FaultKind.LOST_RESPONSE:
+        rule.update(kind="lost_response")
+        if lost_response_s is not None:
+            rule["seconds"] = lost_response_s
+    else:
+        rule.update(kind="hang", seconds=fault.seconds, then="drop")
+    return rule
