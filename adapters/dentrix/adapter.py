@@ -20,7 +20,6 @@ import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
@@ -80,6 +79,7 @@ class DentrixAdapter(HttpAdapter):
         http = PMSHttpClient(
             base_url=config.base_url,
             vendor="dentrix",
+            path_prefix=API_PREFIX,
             error_mapper=map_ascend_error,
             token_cache=TokenCache(source, refresh_ahead=config.token_refresh_margin_seconds),
             default_headers={"Organization-ID": config.organization_id, "Accept": "application/json"},
@@ -118,15 +118,13 @@ class DentrixAdapter(HttpAdapter):
 
     async def create_patient(self, data: PatientCreateData, *, reference: str) -> Patient:
         body = _build(lambda: mapping.patient_create_body(data, reference=reference))
-        created = await self._send_json("POST", "/patients", body, route="/patients")
+        created = await self._send_json("POST", "/patients", body)
         return _decode(mapping.patient_from_ascend, created, "patient")
 
     async def update_patient(self, patient_id: str, updates: PatientUpdateData, *, reference: str) -> Patient:
         current = await self._get_one("patients", patient_id)
         body = _build(lambda: mapping.patient_update_body(current, updates, reference=reference))
-        saved = await self._send_json(
-            "PUT", f"/patients/{_segment(patient_id)}", body, route="/patients/{id}"
-        )
+        saved = await self._send_json("PUT", "/patients/{id}", body, path_params={"id": patient_id})
         return _decode(mapping.patient_from_ascend, saved, "patient")
 
     # ---- appointments ----------------------------------------------------------------------------------
@@ -158,7 +156,7 @@ class DentrixAdapter(HttpAdapter):
             )
         await self._ensure_free(data.operatory_id, DateRange(start=data.start, end=data.end), exclude=None)
         body = _build(lambda: mapping.appointment_create_body(data, reference=reference))
-        created = await self._send_json("POST", "/appointments", body, route="/appointments")
+        created = await self._send_json("POST", "/appointments", body)
         return await self._appointment(created)
 
     async def update_appointment(
@@ -180,9 +178,7 @@ class DentrixAdapter(HttpAdapter):
         if after.status not in _FREE_STATUSES and _moved(before, after):
             slot = DateRange(start=after.start, end=after.end)
             await self._ensure_free(after.operatory_id, slot, exclude=appointment_id)
-        saved = await self._send_json(
-            "PUT", f"/appointments/{_segment(appointment_id)}", body, route="/appointments/{id}"
-        )
+        saved = await self._send_json("PUT", "/appointments/{id}", body, path_params={"id": appointment_id})
         return await self._appointment(saved)
 
     async def _appointment(self, row: Json) -> Appointment:
@@ -228,9 +224,7 @@ class DentrixAdapter(HttpAdapter):
 
     async def validate_connection(self) -> ConnectionStatus:
         try:
-            response = await self._http.request(
-                "GET", f"{API_PREFIX}/locations", params=self._page_params([], None, 1), route="/locations"
-            )
+            response = await self._http.request("GET", "/locations", params=self._page_params([], None, 1))
         except PMSError as exc:
             _log.warning("dentrix connection check failed code=%s status=%s", exc.code, exc.http_status)
             return ConnectionStatus(
@@ -253,9 +247,7 @@ class DentrixAdapter(HttpAdapter):
         size, last_id = self._config.page_size, None
         while True:
             params = self._page_params(clauses, last_id, size)
-            response = await self._http.request(
-                "GET", f"{API_PREFIX}/{resource}", params=params, route=f"/{resource}"
-            )
+            response = await self._http.request("GET", f"/{resource}", params=params)
             page = _page(response, resource)
             for row in page:
                 yield row
@@ -270,19 +262,14 @@ class DentrixAdapter(HttpAdapter):
         return [row async for row in self._rows(resource, clauses)]
 
     async def _get_one(self, resource: str, record_id: str) -> Json:
-        response = await self._http.request(
-            "GET", f"{API_PREFIX}/{resource}/{_segment(record_id)}", route=f"/{resource}/{{id}}"
-        )
+        response = await self._http.request("GET", f"/{resource}/{{id}}", path_params={"id": record_id})
         return _object(response, resource)
 
-    async def _send_json(self, method: str, path: str, body: Json, *, route: str) -> Json:
-        response = await self._http.request(method, f"{API_PREFIX}{path}", json=body, write=True, route=route)
+    async def _send_json(
+        self, method: str, route: str, body: Json, *, path_params: Mapping[str, str] | None = None
+    ) -> Json:
+        response = await self._http.request(method, route, path_params=path_params, json=body, write=True)
         return _object(response, route)
-
-
-def _segment(record_id: str) -> str:
-    """An id as one path segment: an id is data, it must not be able to change the route."""
-    return quote(record_id, safe="")
 
 
 def _moved(before: Appointment, after: Appointment) -> bool:

@@ -98,6 +98,7 @@ class EaglesoftAdapter(HttpAdapter):
         http = PMSHttpClient(
             base_url=config.base_url,
             vendor="eaglesoft",
+            path_prefix=API_PREFIX,
             error_mapper=map_eaglesoft_error,
             token_cache=TokenCache(login, refresh_ahead=config.session_refresh_margin_seconds),
             auth_header=session_auth,
@@ -115,7 +116,7 @@ class EaglesoftAdapter(HttpAdapter):
     # ---- static data -----------------------------------------------------------------------------------
 
     async def _load_locations(self) -> tuple[Location, ...]:
-        rows = await self._list_all("/practices", {}, route="/practices")
+        rows = await self._list_all("/practices", {})
         return tuple(
             _decode(
                 lambda r: mapping.location_from_eaglesoft(
@@ -129,7 +130,7 @@ class EaglesoftAdapter(HttpAdapter):
 
     async def _load_operatories(self) -> tuple[Operatory, ...]:
         # Chairs are only readable for the practice of X-Practice-Id.
-        rows = await self._list_all(f"/practices/{self._practice}/chairs", {}, route="/practices/{id}/chairs")
+        rows = await self._list_all("/practices/{id}/chairs", {}, path_params={"id": self._practice})
         chairs = (_decode(mapping.operatory_from_eaglesoft, row, "chair") for row in rows)
         return tuple(chair for chair in chairs if chair is not None)
 
@@ -150,7 +151,7 @@ class EaglesoftAdapter(HttpAdapter):
     async def search_patients(self, query: PatientSearchQuery) -> list[Patient]:
         found: list[Patient] = []
         params = mapping.patient_search_params(query)
-        async for row in self._rows("/patients", params, route="/patients"):
+        async for row in self._rows("/patients", params):
             found.append(_decode(mapping.patient_from_eaglesoft, row, "patient"))
             if len(found) >= query.limit:
                 break
@@ -162,20 +163,20 @@ class EaglesoftAdapter(HttpAdapter):
                 f"preferred_location_id: this Eaglesoft connection writes to location {self._practice} only"
             )
         body = _build(lambda: mapping.patient_create_body(data, reference=reference))
-        patient_id = await self._write("POST", "/patients", body, route="/patients", what="create patient")
+        patient_id = await self._write("POST", "/patients", body, what="create patient")
         return await self._read_back(lambda: self._patient(patient_id))
 
     async def update_patient(self, patient_id: str, updates: PatientUpdateData, *, reference: str) -> Patient:
         await self._require_writable()
-        current = await self._get_one("/patients", patient_id, route="/patients/{id}")
+        current = await self._get_one("/patients/{id}", patient_id)
         body = _build(lambda: mapping.patient_update_body(current, updates, reference=reference))
         saved_id = await self._write(
-            "PUT", f"/patients/{patient_id}", body, route="/patients/{id}", what="update patient"
+            "PUT", "/patients/{id}", body, path_params={"id": patient_id}, what="update patient"
         )
         return await self._read_back(lambda: self._patient(saved_id))
 
     async def _patient(self, patient_id: str) -> Patient:
-        row = await self._get_one("/patients", patient_id, route="/patients/{id}")
+        row = await self._get_one("/patients/{id}", patient_id)
         return _decode(mapping.patient_from_eaglesoft, row, "patient")
 
     # ---- appointments ----------------------------------------------------------------------------------
@@ -188,7 +189,7 @@ class EaglesoftAdapter(HttpAdapter):
             "Classification": mapping.PATIENT_APPOINTMENT,
         }
         found = []
-        async for row in self._rows("/appointments", params, route="/appointments"):
+        async for row in self._rows("/appointments", params):
             appt = self._listed_appointment(row)
             # The server's window is widened on purpose (see mapping.appointment_range_params).
             if appt is not None and appt.start < date_range.end and appt.end > date_range.start:
@@ -219,16 +220,14 @@ class EaglesoftAdapter(HttpAdapter):
         await self._require_writable()
         await self._require_chair(data.operatory_id)
         await self._ensure_free(data.operatory_id, data.start, data.end, exclude=None)
-        appointment_id = await self._write(
-            "POST", "/appointments", body, route="/appointments", what="create appointment"
-        )
+        appointment_id = await self._write("POST", "/appointments", body, what="create appointment")
         return await self._read_back(lambda: self._appointment(appointment_id))
 
     async def update_appointment(
         self, appointment_id: str, updates: AppointmentUpdateData, *, reference: str
     ) -> Appointment:
         await self._require_writable()
-        current = await self._get_one("/appointments", appointment_id, route="/appointments/{id}")
+        current = await self._get_one("/appointments/{id}", appointment_id)
         if mapping.is_block(current):
             raise NotFound(f"appointment {appointment_id} is a schedule block, not an appointment")
         if updates.status in mapping.DELETED_STATUSES:
@@ -243,11 +242,7 @@ class EaglesoftAdapter(HttpAdapter):
             chair = str(body.get("LocationId", current.get("LocationId")))
             await self._ensure_free(chair, start, end, exclude=appointment_id)
         saved_id = await self._write(
-            "PUT",
-            f"/appointments/{appointment_id}",
-            body,
-            route="/appointments/{id}",
-            what="update appointment",
+            "PUT", "/appointments/{id}", body, path_params={"id": appointment_id}, what="update appointment"
         )
         return await self._read_back(lambda: self._appointment(saved_id))
 
@@ -257,21 +252,21 @@ class EaglesoftAdapter(HttpAdapter):
         before = _decode(lambda r: mapping.appointment_from_eaglesoft(r, self._zone), current, "appointment")
         await self._write(
             "DELETE",
-            f"/appointments/{appointment_id}",
+            "/appointments/{id}",
             None,
-            route="/appointments/{id}",
+            path_params={"id": appointment_id},
             what="cancel appointment",
         )
         # The record is gone: what the caller gets is its last state, with the status it asked for.
         return before.model_copy(update={"status": updates.status, "external_reference": reference})
 
     async def _appointment(self, appointment_id: str) -> Appointment:
-        row = await self._get_one("/appointments", appointment_id, route="/appointments/{id}")
+        row = await self._get_one("/appointments/{id}", appointment_id)
         return _decode(lambda r: mapping.appointment_from_eaglesoft(r, self._zone), row, "appointment")
 
     async def _ensure_free(self, chair: str, start: datetime, end: datetime, *, exclude: str | None) -> None:
         params = {**mapping.appointment_range_params(start, end, self._zone), "LocationId": chair}
-        async for row in self._rows("/appointments", params, route="/appointments"):
+        async for row in self._rows("/appointments", params):
             other_id = str(row.get("AppointmentId"))
             if other_id == exclude:
                 continue
@@ -297,11 +292,11 @@ class EaglesoftAdapter(HttpAdapter):
             return _decode(mapping.patient_from_eaglesoft, row, "patient")
         return None
 
-    async def _rows_tagged(self, path: str, params: Json, field: str, reference: str) -> AsyncIterator[Json]:
+    async def _rows_tagged(self, route: str, params: Json, field: str, reference: str) -> AsyncIterator[Json]:
         """Rows whose notes marker is exactly ``reference``, newest (highest id) first."""
         tagged = [
             row
-            async for row in self._rows(path, params, route=path)
+            async for row in self._rows(route, params)
             if mapping.split_notes(row.get(field))[1] == reference
         ]
         for row in reversed(tagged):
@@ -313,7 +308,7 @@ class EaglesoftAdapter(HttpAdapter):
             # The version is cached like static data (it changes with an upgrade); /system needs no session,
             # so one authenticated read of our practice proves the credentials and the practice id.
             version = await self._version()
-            await self._get_one("/practices", self._practice, route="/practices/{id}")
+            await self._get_one("/practices/{id}", self._practice)
         except PMSError as exc:
             _log.warning("eaglesoft connection check failed code=%s status=%s", exc.code, exc.http_status)
             return ConnectionStatus(
@@ -328,7 +323,7 @@ class EaglesoftAdapter(HttpAdapter):
         return await self._static.get_or_load("system", self._load_version)
 
     async def _load_version(self) -> str | None:
-        response = await self._http.request("GET", f"{API_PREFIX}/system", route="/system")
+        response = await self._http.request("GET", "/system")
         body = _json(response, "/system")
         version = body.get("Version")
         return str(version) if version is not None else None
@@ -344,13 +339,19 @@ class EaglesoftAdapter(HttpAdapter):
 
     # ---- writes ----------------------------------------------------------------------------------------
 
-    async def _write(self, method: str, path: str, body: Json | None, *, route: str, what: str) -> str:
+    async def _write(
+        self,
+        method: str,
+        route: str,
+        body: Json | None,
+        *,
+        what: str,
+        path_params: Mapping[str, str] | None = None,
+    ) -> str:
         """Send one asynchronous write and wait for its outcome; the id of the record it wrote."""
         await self._require_writable()
         with self._write_deadline():
-            response = await self._http.request(
-                method, f"{API_PREFIX}{path}", json=body, write=True, route=route
-            )
+            response = await self._http.request(method, route, path_params=path_params, json=body, write=True)
             write_id = _accepted(response, route)
             return await await_write(
                 lambda: self._write_status(write_id),
@@ -371,7 +372,7 @@ class EaglesoftAdapter(HttpAdapter):
             yield
 
     async def _write_status(self, write_id: str) -> WriteStatus:
-        response = await self._http.request("GET", f"{API_PREFIX}/writes/{write_id}", route="/writes/{id}")
+        response = await self._http.request("GET", "/writes/{id}", path_params={"id": write_id})
         return parse_write_status(_json(response, "/writes/{id}"), write_id)
 
     @staticmethod
@@ -385,12 +386,14 @@ class EaglesoftAdapter(HttpAdapter):
 
     # ---- HTTP plumbing ---------------------------------------------------------------------------------
 
-    async def _rows(self, path: str, params: Mapping[str, Any], *, route: str) -> AsyncIterator[Json]:
+    async def _rows(
+        self, route: str, params: Mapping[str, Any], *, path_params: Mapping[str, str] | None = None
+    ) -> AsyncIterator[Json]:
         """Every record of a filtered list, page after page (offset paging, until ``TotalCount``)."""
         size, number, seen = self._config.page_size, 1, 0
         while True:
             query = {**params, "PageNumber": number, "PageSize": size}
-            response = await self._http.request("GET", f"{API_PREFIX}{path}", params=query, route=route)
+            response = await self._http.request("GET", route, path_params=path_params, params=query)
             items, total = _page(response, route)
             for row in items:
                 yield row
@@ -399,11 +402,14 @@ class EaglesoftAdapter(HttpAdapter):
                 return
             number += 1
 
-    async def _list_all(self, path: str, params: Mapping[str, Any], *, route: str) -> list[Json]:
-        return [row async for row in self._rows(path, params, route=route)]
+    async def _list_all(
+        self, route: str, params: Mapping[str, Any], *, path_params: Mapping[str, str] | None = None
+    ) -> list[Json]:
+        return [row async for row in self._rows(route, params, path_params=path_params)]
 
-    async def _get_one(self, path: str, record_id: str, *, route: str) -> Json:
-        response = await self._http.request("GET", f"{API_PREFIX}{path}/{record_id}", route=route)
+    async def _get_one(self, route: str, record_id: str) -> Json:
+        """One record by id; ``route`` takes the id as ``{id}``."""
+        response = await self._http.request("GET", route, path_params={"id": record_id})
         return _json(response, route)
 
 

@@ -27,6 +27,7 @@ from adapters import deadline
 from adapters.errors import PMSError, PMSTimeout
 from adapters.http.auth import TokenCache
 from adapters.http.mapping import ROUTE_EXTENSION, ErrorMapper, map_response, map_transport_errors
+from adapters.http.paths import path
 from adapters.http.ratelimit import PracticeRateLimiter
 from adapters.http.retry import Jitter, RetryPolicy, equal_jitter, fits_deadline, next_delay, should_retry
 
@@ -65,11 +66,15 @@ def bearer_auth(token: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class _Call:
-    """One logical request, possibly sent several times."""
+    """One logical request, possibly sent several times.
+
+    ``route`` (the template) names it in messages and spans; ``path`` (the template filled in, ids and all)
+    is only ever sent. Neither holds the query string: it may carry a patient's name.
+    """
 
     method: str
+    route: str
     path: str
-    route: str | None
     write: bool
     params: Params = None
     json: Any = None
@@ -77,18 +82,14 @@ class _Call:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
-    def target(self) -> str:
-        # The query string never appears in messages or spans: it may carry a patient's name.
-        return self.route or self.path.split("?", 1)[0]
-
-    @property
     def where(self) -> str:
-        return f"{self.method} {self.target}"
+        return f"{self.method} {self.route}"
 
 
 class PMSHttpClient:
     """Pooled, rate-limited, authenticated, retrying HTTP access to one PMS endpoint.
 
+    ``path_prefix`` (e.g. ``"/api/v1"``) goes before every route when sent, and never into a route label.
     Raises only :mod:`adapters.errors` types. ``remaining`` (the caller's deadline budget, default
     :func:`adapters.deadline.remaining`), ``sleep`` and ``jitter`` are injectable so tests need no real time.
     """
@@ -98,6 +99,7 @@ class PMSHttpClient:
         *,
         base_url: str,
         vendor: str,
+        path_prefix: str = "",
         error_mapper: ErrorMapper = map_response,
         token_cache: TokenCache | None = None,
         auth_header: Callable[[str], dict[str, str]] | None = None,
@@ -113,6 +115,7 @@ class PMSHttpClient:
         tracer: Tracer | None = None,
     ) -> None:
         self.vendor = vendor
+        self._prefix = path_prefix
         self._error_mapper = error_mapper
         self._token_cache = token_cache
         self._auth_header = auth_header or bearer_auth
@@ -136,21 +139,25 @@ class PMSHttpClient:
     async def request(
         self,
         method: str,
-        path: str,
+        route: str,
         *,
+        path_params: Mapping[str, str] | None = None,
         params: Params = None,
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         write: bool = False,
-        route: str | None = None,
     ) -> httpx.Response:
         """Send until a 2xx response (returned) or an error that policy or deadline will not retry (raised).
 
+        ``route``: the path template below ``path_prefix`` (``"/patients/{id}"``), filled with
+        ``path_params``, each value one percent-encoded segment (:func:`adapters.http.paths.path`; an empty
+        one is :class:`~adapters.errors.ValidationFailed`, nothing sent). The template, never the filled
+        path, names the request in spans, logs and messages. The query goes in ``params``.
         ``write``: the request may change the PMS, so a lost answer means an unknown outcome and no resend.
-        ``route``: the path template (``"/patients/{id}"``) used in spans and messages instead of the path.
         """
-        call = _Call(method.upper(), path, route, write, params, json, data, dict(headers or {}))
+        sent = self._prefix + path(route, **(path_params or {}))
+        call = _Call(method.upper(), route, sent, write, params, json, data, dict(headers or {}))
         retrying = AsyncRetrying(
             retry=lambda state: self._should_retry(call, state),
             wait=self._wait,
@@ -241,10 +248,10 @@ class PMSHttpClient:
             data=call.data,
             headers=headers,
             timeout=self._attempt_timeout(),
-            extensions={ROUTE_EXTENSION: call.target},
+            extensions={ROUTE_EXTENSION: call.route},
         )
         with self._tracer.start_as_current_span(
-            f"{call.method} {call.route}" if call.route else call.method,
+            call.where,
             kind=SpanKind.CLIENT,
             attributes=self._span_attributes(call),
             record_exception=False,  # exception text stays out of traces, codes only
@@ -262,14 +269,12 @@ class PMSHttpClient:
             return response
 
     def _span_attributes(self, call: _Call) -> dict[str, str]:
-        attributes = {
+        return {
             "http.request.method": call.method,
             "server.address": self._host,
+            "url.template": call.route,
             "pms.vendor": self.vendor,
         }
-        if call.route:
-            attributes["url.template"] = call.route
-        return attributes
 
     def _attempt_timeout(self) -> httpx.Timeout:
         """The client's timeouts, each cut to the deadline budget so no attempt outlives the caller."""

@@ -17,6 +17,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from adapters.errors import (
     ConnectionLost,
+    NotFound,
     PMSError,
     PMSTimeout,
     RateLimited,
@@ -74,7 +75,7 @@ async def make(clock: FakeClock) -> AsyncIterator[Callable[..., PMSHttpClient]]:
 
 async def test_502_503_then_200_is_retried_and_succeeds(make: Any, clock: FakeClock) -> None:
     script = Script(502, 503, 200)
-    response = await make(script).request("GET", "/patients/7", route="/patients/{id}")
+    response = await make(script).request("GET", "/patients/{id}", path_params={"id": "7"})
     assert response.status_code == 200
     assert len(script.requests) == 3
     assert clock.sleeps == [0.2, 0.4]
@@ -369,8 +370,8 @@ async def test_no_patient_data_in_errors_spans_or_logs(
     with pytest.raises(PMSError) as info:
         await client.request(
             "POST",
-            f"/patients/search?lastName={NAME}",
-            params={"first": NAME},
+            "/patients/search",
+            params={"lastName": NAME},
             json={"lastName": NAME},
             write=True,
         )
@@ -390,7 +391,7 @@ async def test_each_attempt_is_a_client_span_with_only_safe_attributes(make: Any
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     client = make(Script(503, 200), tracer=provider.get_tracer("test"))
-    await client.request("GET", "/patients/42?x=1", route="/patients/{id}")
+    await client.request("GET", "/patients/{id}", path_params={"id": "42"}, params={"x": "1"})
 
     spans = exporter.get_finished_spans()
     assert [s.name for s in spans] == ["GET /patients/{id}"] * 2
@@ -406,9 +407,31 @@ async def test_each_attempt_is_a_client_span_with_only_safe_attributes(make: Any
     assert spans[0].attributes["http.response.status_code"] == 503  # type: ignore[index]
 
 
+async def test_an_id_fills_the_route_on_the_wire_only(make: Any) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    script = Script(404)
+    client = make(script, path_prefix="/v2", tracer=provider.get_tracer("test"))
+    with pytest.raises(NotFound) as info:
+        await client.request("PUT", "/patients/{id}", path_params={"id": "../a b"}, write=True)
+    assert script.requests[0].url.raw_path == b"/api/v2/patients/..%2Fa%20b"
+    assert str(info.value) == "PUT /patients/{id} -> HTTP 404"
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "PUT /patients/{id}"
+    assert "a b" not in json.dumps(dict(span.attributes or {}))
+
+
+async def test_an_empty_id_is_refused_before_sending(make: Any) -> None:
+    script = Script(200)
+    with pytest.raises(ValidationFailed):
+        await make(script).request("GET", "/patients/{id}", path_params={"id": ""})
+    assert script.requests == []
+
+
 async def test_query_and_route_reach_the_transport(make: Any) -> None:
     script = Script(200)
-    await make(script).request("GET", "/patients", params={"lastName": "Doe"}, route="/patients")
+    await make(script).request("GET", "/patients", params={"lastName": "Doe"})
     assert script.requests[0].url == httpx.URL(f"{BASE}/patients?lastName=Doe")
 
 
