@@ -27,7 +27,7 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -41,6 +41,7 @@ from adapters.vendors import make_adapter
 from streams import cloudevents as ce
 from streams.circuit import CircuitBoard, Transition
 from streams.codec import Codec, EncodedMessage
+from streams.commits import CommitLedger, LedgerTransport, Ticket
 from streams.hops import read_hop
 from streams.ordering import subject_of
 from streams.processor import Incoming, Processor, ProcessorSettings, Routes
@@ -71,10 +72,18 @@ class WorkerSettings:
     call_budget_seconds: float = 30.0
     inbox_retention_seconds: float = 7 * 24 * 3600.0
     web_port: int | None = None  # Faust's web server (health and /performance/); off when None
+    # Loopback by default: the web server belongs to the pod, not the network (see README, "Worker web port").
+    web_host: str = "127.0.0.1"
     # Above this many copies waiting for their due time in one partition, that partition's fetching pauses.
     retry_buffer: int = 500
     # How long the group waits for a silent worker (killed, hung) before its partitions move on.
     session_timeout_seconds: float = 10.0
+    # A practice with this many commands admitted (running or waiting for its slots) sends its next ones to
+    # the shortest retry tier instead, so its backlog never holds the worker-wide bound.
+    practice_backlog: int = 64
+    # On a revocation, how long commands already running may take to finish before they are cancelled
+    # (and redelivered to the next owner, which reconciles any write they may have made).
+    revoke_wait_seconds: float = 30.0
 
 
 @dataclass
@@ -83,6 +92,7 @@ class Topology:
     processor: Processor
     scheduler: Scheduler
     adapters: dict[str, PMSInterface]
+    ledger: CommitLedger
 
 
 def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None = None) -> Topology:
@@ -102,6 +112,20 @@ def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None =
         broker_heartbeat_interval=settings.session_timeout_seconds / 4,
         web_enabled=settings.web_port is not None,
         web_port=settings.web_port or 6066,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        # Faust's table and router pages would serve inbox entries (answers with patient data) to anyone who
+        # can reach the port: never on.
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_graph_enabled=False,
+    )
+
+    # Offsets are committed by our ledger, never past an unfinished message (see streams/commits.py). Set
+    # before the first topic is declared: topics reach the transport through the conductor.
+    ledger = CommitLedger()
+    app.transport = LedgerTransport(
+        app.conf.broker_consumer, app, ledger=ledger, before_revoke=lambda tps: before_revoke(tps)
     )
 
     def raw_topic(*topic_names: str) -> faust.TopicT:
@@ -165,29 +189,44 @@ def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None =
         practice = registry.get(practice_id)
         return practice.max_concurrent if practice is not None else 1
 
-    scheduler = Scheduler(max_in_flight=settings.max_in_flight, practice_slots=practice_slots)
+    scheduler = Scheduler(
+        max_in_flight=settings.max_in_flight,
+        practice_slots=practice_slots,
+        practice_backlog=lambda _practice_id: settings.practice_backlog,
+    )
 
-    async def submit(event: Event) -> None:
-        message = _incoming(event)
-        decoded = processor.decode(message)
+    async def submit(event: Event, ticket: Ticket | None = None) -> None:
+        message = event.message
+        ticket = ticket or ledger.track(message.tp, message.offset)
+        if ticket is None:  # its partition is being revoked: the next owner reads it again
+            return
+        incoming = _incoming(event)
+        decoded = processor.decode(incoming)
         practice_id, subject = "", None
         if not isinstance(decoded, Exception):
             practice_id, subject = decoded.practice_id, subject_of(decoded)
 
-        async def job() -> None:
-            # Table writes go to the changelog partition of the event being processed.
-            _current_event.set(weakref.ref(event))
-            await processor.handle(message, decoded)
-            event.ack()
+        def job(*, defer: bool) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                if ticket.stale:  # admitted after its partition was revoked
+                    return
+                # Table writes go to the changelog partition of the event being processed.
+                _current_event.set(weakref.ref(event))
+                await processor.handle(incoming, decoded, defer=defer)
+                ticket.finish()
 
-        await scheduler.submit(practice_id, subject, job)
+            return run
+
+        await scheduler.submit(
+            practice_id, subject, job(defer=False), partition=message.tp, overflow=job(defer=True)
+        )
 
     @app.agent(commands, name="commands")
     async def process_commands(stream: faust.StreamT[Any]) -> None:
         async for event in cast(faust.Stream[Any], stream).noack().events():
             await submit(event)
 
-    gates = _DueGates(app, submit, settings.retry_buffer)
+    gates = _DueGates(app, ledger, submit, settings.retry_buffer)
 
     @app.agent(retries, name="retries")
     async def process_retries(stream: faust.StreamT[Any]) -> None:
@@ -198,8 +237,17 @@ def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None =
     async def expire_inbox() -> None:
         _expire(inbox, time.time() - settings.inbox_retention_seconds)
 
-    async def on_revoked(sender: Any, revoked: set[TP], **_: Any) -> None:
+    async def before_revoke(revoked: set[TP]) -> None:
+        """Runs before Faust lets go of ``revoked``: what started finishes (within a bound), what did not start
+        is left unfinished for the next owner, and only then is the commit point taken."""
         await gates.release(revoked)
+        abandoned = await scheduler.revoke(revoked, wait=settings.revoke_wait_seconds)
+        if abandoned:
+            _log.warning(
+                "revoked with commands still running partitions=%s cancelled=%s; they will be redelivered",
+                _tp_list(revoked),
+                abandoned,
+            )
 
     async def on_shutdown(sender: Any, **_: Any) -> None:
         await gates.release(None)
@@ -213,9 +261,8 @@ def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None =
         for adapter in adapters.values():
             await adapter.close()
 
-    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
     app.on_before_shutdown.connect(on_shutdown)  # type: ignore[arg-type]
-    return Topology(app=app, processor=processor, scheduler=scheduler, adapters=adapters)
+    return Topology(app=app, processor=processor, scheduler=scheduler, adapters=adapters, ledger=ledger)
 
 
 class _FaustOutbox:
@@ -260,40 +307,51 @@ class _DueGates:
     Each tier has one delay, so within a partition copies come due in the order they arrive.
     """
 
-    def __init__(self, app: faust.App, submit: Callable[[Event], Any], high_water: int) -> None:
+    def __init__(
+        self,
+        app: faust.App,
+        ledger: CommitLedger,
+        submit: Callable[[Event, Ticket], Awaitable[None]],
+        high_water: int,
+    ) -> None:
         self._app = app
+        self._ledger = ledger
         self._submit = submit
         self._high_water = high_water
-        self._queues: dict[TP, asyncio.Queue[Event]] = {}
+        self._queues: dict[TP, asyncio.Queue[tuple[Event, Ticket]]] = {}
         self._tasks: dict[TP, asyncio.Task[None]] = {}
         self._paused: set[TP] = set()
 
     async def put(self, event: Event) -> None:
         tp = event.message.tp
+        # Tracked from the moment it is read: a copy waiting for its due time holds the commit point.
+        ticket = self._ledger.track(tp, event.message.offset)
+        if ticket is None:
+            return
         queue = self._queues.get(tp)
         if queue is None:
             queue = self._queues[tp] = asyncio.Queue()
             self._tasks[tp] = asyncio.create_task(self._drain(tp, queue))
-        queue.put_nowait(event)
+        queue.put_nowait((event, ticket))
         if queue.qsize() >= self._high_water and tp not in self._paused:
             self._app.consumer.pause_partitions({tp})
             self._paused.add(tp)
 
-    async def _drain(self, tp: TP, queue: asyncio.Queue[Event]) -> None:
+    async def _drain(self, tp: TP, queue: asyncio.Queue[tuple[Event, Ticket]]) -> None:
         while True:
-            event = await queue.get()
+            event, ticket = await queue.get()
             hop = read_hop(_headers(event))
             if hop is not None and hop.due_at is not None:
                 wait = (hop.due_at - datetime.now(UTC)).total_seconds()
                 if wait > 0:
                     await asyncio.sleep(wait)
-            await self._submit(event)
+            await self._submit(event, ticket)
             if tp in self._paused and queue.qsize() < self._high_water // 2:
                 self._app.consumer.resume_partitions({tp})
                 self._paused.discard(tp)
 
     async def release(self, tps: set[TP] | None) -> None:
-        """Forget waiting copies of ``tps`` (all when None) unacked: their next owner reads them again."""
+        """Forget waiting copies of ``tps`` (all when None) unfinished: their next owner reads them again."""
         for tp in list(self._tasks) if tps is None else [tp for tp in tps if tp in self._tasks]:
             task = self._tasks.pop(tp)
             task.cancel()
@@ -312,6 +370,10 @@ def _incoming(event: Event) -> Incoming:
         value=message.value,
         headers=_headers(event),
     )
+
+
+def _tp_list(tps: set[TP]) -> str:
+    return ",".join(f"{tp.topic}:{tp.partition}" for tp in sorted(tps))
 
 
 def _headers(event: Event) -> list[tuple[str, bytes | None]]:

@@ -202,12 +202,16 @@ class Codec:
         return EncodedMessage(command.practice_id.encode(), self._body(_COMMAND, record), headers)
 
     def encode_result(
-        self, result: ResultEnvelope, *, passthrough_headers: Iterable[tuple[str, bytes | None]] = ()
+        self,
+        result: ResultEnvelope,
+        *,
+        passthrough_headers: Iterable[tuple[str, bytes | None]] = (),
+        event_id: str | None = None,
     ) -> EncodedMessage:
         record = result.model_dump(exclude={"payload"})
         record["payload"] = (_record_name(result.payload), _avro_value(result.payload))
         headers = ce.build_headers(
-            event_id=str(uuid.uuid4()),
+            event_id=event_id or str(uuid.uuid4()),
             source=self._source,
             event_type=ce.result_event_type(result.command_type.value),
             time=result.completed_at,
@@ -217,10 +221,14 @@ class Codec:
         return EncodedMessage(result.practice_id.encode(), self._body(_RESULT, record), headers)
 
     def encode_error(
-        self, error: ErrorEnvelope, *, passthrough_headers: Iterable[tuple[str, bytes | None]] = ()
+        self,
+        error: ErrorEnvelope,
+        *,
+        passthrough_headers: Iterable[tuple[str, bytes | None]] = (),
+        event_id: str | None = None,
     ) -> EncodedMessage:
         headers = ce.build_headers(
-            event_id=str(uuid.uuid4()),
+            event_id=event_id or str(uuid.uuid4()),
             source=self._source,
             event_type=ce.ERROR_TYPE,
             time=error.failed_at,

@@ -7,9 +7,10 @@
     practice known? ─ no ──────────────────────────────────────► error UNKNOWN_PRACTICE
     inbox: DONE ───────────────────────────────────────────────► the stored answer again, no PMS call
            older copy of a command already forwarded ──────────► dropped (its newer copy is in a retry tier)
-    past expires_at ───────────────────────────────────────────► error DEADLINE_EXCEEDED, no PMS call
+    past expires_at (or max_age after first seen) ─────────────► error DEADLINE_EXCEEDED, no PMS call
     subject busy (an earlier command for it is in retry) ──────► follows it into its tier (no attempt burnt)
     circuit open / practice parked after a 429 ────────────────► retry tier (no attempt burnt)
+    deferred (the practice's backlog in this worker is full) ──► retry tier (no attempt burnt)
     inbox: IN_FLIGHT write ── find_by_reference ── found ──────► result
                                                └─ not found ──► wait out the stale-read grace, then write
     IN_FLIGHT made durable (writes) ─ adapter call ─ ok ───────► result, inbox DONE
@@ -24,9 +25,9 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from opentelemetry.trace import Status, StatusCode
@@ -35,13 +36,14 @@ from pydantic import BaseModel
 from adapters.contract import PMSInterface
 from adapters.deadline import deadline_scope
 from adapters.errors import ErrorCode, PMSError, RateLimited
+from streams.answers import answer_event_id, undecodable_event_id
 from streams.circuit import CircuitBoard, CircuitOpen
 from streams.codec import Codec, DecodeError, EncodedMessage
 from streams.dispatch import dispatch, is_write, reconciled_payload
 from streams.envelopes import CommandEnvelope, ErrorEnvelope, ResultEnvelope
 from streams.hops import Hop, Origin, read_hop, write_hop
 from streams.inbox import InboxEntry, Phase, StoredAnswer
-from streams.ordering import subject_of
+from streams.ordering import head_overdue, subject_of
 from streams.redrive import redrive_id
 from streams.registry import Practice, Registry
 from streams.retry import Answer, DeadLetter, Failure, FailureKind, Retry, RetryTiers, decide
@@ -84,6 +86,9 @@ class ProcessorSettings:
     # Time allowed for one PMS call when the command itself sets no deadline.
     call_budget_seconds: float = 30.0
     consumer_group: str = "pms-relay"
+    # A command that sets no ``expires_at`` is given up this long after it was first seen (answered
+    # DEADLINE_EXCEEDED): nothing cycles through the retry tiers for ever, whatever keeps it waiting.
+    max_age_seconds: float = 3600.0
 
 
 class Outbox(Protocol):
@@ -126,8 +131,14 @@ class Processor:
         except DecodeError as exc:
             return exc
 
-    async def handle(self, message: Incoming, decoded: CommandEnvelope | DecodeError) -> None:
-        """Take ``message`` one step towards its terminal outcome. Never raises (but for cancellation)."""
+    async def handle(
+        self, message: Incoming, decoded: CommandEnvelope | DecodeError, *, defer: bool = False
+    ) -> None:
+        """Take ``message`` one step towards its terminal outcome. Never raises (but for cancellation).
+
+        ``defer``: the practice has no room in this worker now; everything but the PMS call is decided as
+        usual, and a command that would call the PMS goes to the shortest retry tier instead.
+        """
         attributes: dict[str, Any] = {
             "messaging.consumer.group.name": self._settings.consumer_group,
             "messaging.destination.partition.id": str(message.partition),
@@ -145,7 +156,7 @@ class Processor:
                 if isinstance(decoded, DecodeError):
                     await self._undecodable(message, decoded)
                 else:
-                    outcome = await self._process(message, decoded)
+                    outcome = await self._process(message, decoded, defer=defer)
                     span.set_attribute("pms.outcome", outcome)
             except Exception as exc:  # the last line of defence: Faust may skip an offset that raised
                 # The exception's text may quote input (pydantic does): log and trace its type and frames only.
@@ -163,7 +174,7 @@ class Processor:
 
     # -- the pipeline --------------------------------------------------------------------------------------
 
-    async def _process(self, message: Incoming, command: CommandEnvelope) -> str:
+    async def _process(self, message: Incoming, command: CommandEnvelope, *, defer: bool = False) -> str:
         command_id = str(command.command_id)
         practice = self._registry.get(command.practice_id)
         if practice is None:
@@ -179,6 +190,7 @@ class Processor:
             entry = self._reopen(command, entry, redrive, message.partition)
         if entry is not None and entry.phase is Phase.DONE and entry.answer is not None:
             await self._replay(entry.answer, message)
+            self._release_subject(command)  # in case a crash kept the subject held past the answer
             return "replayed"
         if entry is not None and entry.hop > this_hop:
             _log.info("stale copy dropped command_id=%s hop=%s live_hop=%s", command_id, this_hop, entry.hop)
@@ -189,7 +201,8 @@ class Processor:
         # A write whose outcome is unknown is settled against the PMS before anything else is decided:
         # answering it DEADLINE_EXCEEDED while it was in fact applied would invite the platform to repeat it.
         unresolved = entry is not None and entry.phase is Phase.IN_FLIGHT and write
-        expired = command.expires_at is not None and command.expires_at.timestamp() <= now
+        deadline = self._deadline(command, hop)
+        expired = deadline.timestamp() <= now
         if expired and not unresolved:
             await self._terminal_error(message, command, practice, ErrorCode.DEADLINE_EXCEEDED, attempts)
             return "deadline_exceeded"
@@ -199,8 +212,12 @@ class Processor:
             await self._follow(message, command, practice, attempts, head)
             return "following"
         rejection = self._circuits.rejection(command.practice_id, practice.pms, practice.circuit)
+        if rejection is None and defer:
+            rejection = Failure(ErrorCode.UNAVAILABLE, True, kind=FailureKind.PARKED)
         if rejection is not None:
             await self._fail(message, command, practice, rejection, attempts, entry)
+            if defer:
+                return "deferred"
             return "circuit_rejected" if rejection.kind is FailureKind.CIRCUIT_OPEN else "parked"
         adapter = self._adapter_for(practice)
         if unresolved and entry is not None:
@@ -251,6 +268,23 @@ class Processor:
         await self._succeed(message, command, practice, payload, attempts)
         return "succeeded"
 
+    def _deadline(self, command: CommandEnvelope, hop: Hop | None) -> datetime:
+        """``expires_at``, or ``max_age`` after the command was first seen when it sets none (or a later one)."""
+        first_seen = hop.first_seen if hop is not None else datetime.fromtimestamp(self._clock(), UTC)
+        limit = first_seen + timedelta(seconds=self._settings.max_age_seconds)
+        if command.expires_at is None:
+            return limit
+        return min(command.expires_at, limit)
+
+    def _answer_id(self, command: CommandEnvelope, message: Incoming) -> str:
+        """The ce_id of the command's answer: the same for every answer a command can get (per redrive), so a
+        command answered twice (a crash between the answer and its commit) is a duplicate any consumer drops."""
+        redrive = redrive_id(message.headers)
+        if redrive is None:
+            stored = self._inbox.get(str(command.command_id))
+            redrive = stored.get("redrive") if stored else None
+        return answer_event_id(str(command.command_id), redrive)
+
     async def _reconcile(self, adapter: PMSInterface, command: CommandEnvelope) -> BaseModel | None:
         with deadline_scope(command.expires_at, seconds=self._settings.call_budget_seconds):
             found = await adapter.find_by_reference(str(command.command_id))
@@ -282,7 +316,11 @@ class Processor:
                 "payload": payload,
             }
         )
-        encoded = self._codec.encode_result(result, passthrough_headers=inject(_own_headers(message)))
+        encoded = self._codec.encode_result(
+            result,
+            passthrough_headers=inject(_own_headers(message)),
+            event_id=self._answer_id(command, message),
+        )
         await self._send(self._settings.routes.results, encoded, command)
         # No flush here: the answer is on the broker, and a DONE entry lost in a crash only means a repeat of
         # the command finds IN_FLIGHT and reconciles. Flushes are kept for what must precede an action.
@@ -324,7 +362,11 @@ class Processor:
             http_status=error.http_status if error is not None else None,
             failed_at=datetime.fromtimestamp(self._clock(), UTC),
         )
-        encoded = self._codec.encode_error(envelope, passthrough_headers=inject(_own_headers(message)))
+        encoded = self._codec.encode_error(
+            envelope,
+            passthrough_headers=inject(_own_headers(message)),
+            event_id=self._answer_id(command, message),
+        )
         await self._send(self._settings.routes.errors, encoded, command)
         if practice is not None:
             self._finish(command, message, _stored("error", encoded), attempts)
@@ -346,7 +388,7 @@ class Processor:
             failure,
             attempts=attempts,
             now=datetime.fromtimestamp(now, UTC),
-            expires_at=command.expires_at,
+            expires_at=self._deadline(command, read_hop(message.headers)),
             tiers=self._settings.tiers,
         )
         match decision:
@@ -386,7 +428,7 @@ class Processor:
         tier = int(head["tier"])
         wait = self._settings.tiers.delays[tier]
         due_at = datetime.fromtimestamp(self._clock() + wait, UTC)
-        if command.expires_at is not None and due_at >= command.expires_at:
+        if due_at >= self._deadline(command, read_hop(message.headers)):
             await self._terminal_error(message, command, practice, ErrorCode.DEADLINE_EXCEEDED, attempts)
             return
         retry = Retry(tier=tier, due_at=due_at, attempts=attempts)
@@ -483,7 +525,8 @@ class Processor:
             message=exc.message,
             failed_at=datetime.fromtimestamp(self._clock(), UTC),
         )
-        encoded = self._codec.encode_error(envelope, passthrough_headers=inject([]))
+        event_id = undecodable_event_id(message.topic, message.partition, message.offset)
+        encoded = self._codec.encode_error(envelope, passthrough_headers=inject([]), event_id=event_id)
         await self._send(self._settings.routes.errors, encoded, None)
         _log.info(
             "undecodable message topic=%s partition=%s offset=%s",
@@ -508,7 +551,12 @@ class Processor:
                 message=f"internal error ({type(exc).__name__}); the command was dead-lettered",
                 failed_at=datetime.fromtimestamp(self._clock(), UTC),
             )
-            encoded = self._codec.encode_error(envelope)
+            event_id = (
+                self._answer_id(command, message)
+                if command is not None
+                else undecodable_event_id(message.topic, message.partition, message.offset)
+            )
+            encoded = self._codec.encode_error(envelope, event_id=event_id)
             await self._send(self._settings.routes.errors, encoded, command)
             if command is not None:
                 # Stored as the answer: a repeat of the command is answered the same, never written again.
@@ -584,22 +632,43 @@ class Processor:
         self._release_subject(command)
 
     def _subject_head(self, practice_id: str, subject: str | None) -> dict[str, Any] | None:
+        """The command that ``subject``'s later commands wait behind; a head not seen for longer than its
+        tier allows (:func:`head_overdue`) is released, so its followers are never held for ever."""
         if subject is None:
             return None
-        queue = self._subjects.get(f"{practice_id}|{subject}")
-        return dict(queue[0]) if queue else None
+        key = f"{practice_id}|{subject}"
+        queue = self._subjects.get(key)
+        if not queue:
+            return None
+        head = dict(queue[0])
+        if not head_overdue(head, now=self._clock(), delays=self._settings.tiers.delays):
+            return head
+        _log.warning(
+            "subject head released practice_id=%s command_id=%s tier=%s (not seen within its tier's bound)",
+            practice_id,
+            head["command_id"],
+            head.get("tier"),
+        )
+        remaining = [dict(item) for item in queue[1:]]
+        if remaining:
+            self._subjects[key] = remaining
+        else:
+            del self._subjects[key]
+        return self._subject_head(practice_id, subject)
 
     def _hold_subject(
         self, practice_id: str, subject: str, command_id: str, tier: int, *, follower: bool
     ) -> None:
         key = f"{practice_id}|{subject}"
         queue = [dict(item) for item in self._subjects.get(key) or []]
+        now = self._clock()
         for item in queue:
             if item["command_id"] == command_id:
                 item["tier"] = tier
+                item["at"] = now
                 break
         else:
-            queue.append({"command_id": command_id, "tier": tier})
+            queue.append({"command_id": command_id, "tier": tier, "at": now})
         self._subjects[key] = queue
 
     def _release_subject(self, command: CommandEnvelope) -> None:
@@ -635,6 +704,3 @@ def _stored(kind: str, encoded: EncodedMessage) -> StoredAnswer:
 def _own_headers(message: Incoming) -> list[tuple[str, bytes]]:
     """Headers of the incoming message worth carrying to its answer: the trace context."""
     return [(k, v) for k, v in message.headers if k in ("traceparent", "tracestate") and v is not None]
-
-
-Handler = Callable[[Incoming, CommandEnvelope | DecodeError], Awaitable[None]]

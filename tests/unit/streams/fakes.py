@@ -329,6 +329,7 @@ class Harness:
     registry: Registry = field(default_factory=make_registry)
     tiers: RetryTiers = field(default_factory=RetryTiers)
     reconcile_grace_seconds: float = 30.0
+    max_age_seconds: float = 3600.0
     inbox: dict[str, Any] = field(default_factory=dict)
     subjects: dict[str, Any] = field(default_factory=dict)
     circuit_table: dict[str, Any] = field(default_factory=dict)
@@ -344,7 +345,10 @@ class Harness:
         self.board = CircuitBoard(self.circuit_table, notify=self.transitions.append, clock=self.clock)
         self.processor = Processor(
             settings=ProcessorSettings(
-                routes=ROUTES, tiers=self.tiers, reconcile_grace_seconds=self.reconcile_grace_seconds
+                routes=ROUTES,
+                tiers=self.tiers,
+                reconcile_grace_seconds=self.reconcile_grace_seconds,
+                max_age_seconds=self.max_age_seconds,
             ),
             registry=self.registry,
             adapter_for=lambda practice: self.adapters[practice.practice_id],
@@ -376,10 +380,10 @@ class Harness:
     ) -> Incoming:
         return Incoming(topic, partition, next(self._offsets), key, value, list(headers or []))
 
-    async def feed(self, message: Incoming) -> list[Sent]:
+    async def feed(self, message: Incoming, *, defer: bool = False) -> list[Sent]:
         """Handle ``message``; return what it sent, and keep its retry copies pending."""
         before = len(self.outbox.sent)
-        await self.processor.handle(message, self.processor.decode(message))
+        await self.processor.handle(message, self.processor.decode(message), defer=defer)
         sent = self.outbox.sent[before:]
         self.pending += [s for s in sent if s.topic in NAMES.retries]
         return sent

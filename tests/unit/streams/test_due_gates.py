@@ -9,6 +9,7 @@ from typing import Any
 
 from faust.types import TP
 
+from streams.commits import CommitLedger, Ticket
 from streams.hops import Hop, Origin, write_hop
 from topology import _DueGates
 
@@ -17,6 +18,7 @@ from topology import _DueGates
 class _Message:
     tp: TP
     headers: list[tuple[str, bytes]]
+    offset: int = 0
 
 
 @dataclass
@@ -42,22 +44,23 @@ class _App:
     consumer: _Consumer = field(default_factory=_Consumer)
 
 
-def _copy(tp: TP, due_in: float) -> _Event:
+def _copy(tp: TP, due_in: float, offset: int = 0) -> _Event:
     due = datetime.now(UTC) + timedelta(seconds=due_in)
     hop = Hop(hop=1, attempts=1, first_seen=due, origin=Origin("pms.commands", tp.partition, 0), due_at=due)
-    return _Event(_Message(tp, write_hop([], hop)))
+    return _Event(_Message(tp, write_hop([], hop), offset))
 
 
 async def test_a_copy_waits_for_its_due_time_without_holding_up_another_partition() -> None:
     submitted: list[tuple[int, datetime]] = []
     both = asyncio.Event()
 
-    async def submit(event: Any) -> None:
+    async def submit(event: Any, ticket: Ticket) -> None:
+        ticket.finish()
         submitted.append((event.message.tp.partition, datetime.now(UTC)))
         if len(submitted) == 2:
             both.set()
 
-    gates = _DueGates(_App(), submit, high_water=10)  # type: ignore[arg-type]
+    gates = _DueGates(_App(), CommitLedger(), submit, high_water=10)  # type: ignore[arg-type]
     later, now = TP("pms.commands.retry.10s", 0), TP("pms.commands.retry.10s", 1)
     waiting = _copy(later, due_in=0.3)
     await gates.put(waiting)  # type: ignore[arg-type]
@@ -73,11 +76,11 @@ async def test_a_copy_waits_for_its_due_time_without_holding_up_another_partitio
 
 
 async def test_a_partition_with_too_many_waiting_copies_pauses_then_resumes() -> None:
-    async def submit(event: Any) -> None:
-        return None
+    async def submit(event: Any, ticket: Ticket) -> None:
+        ticket.finish()
 
     app = _App()
-    gates = _DueGates(app, submit, high_water=2)  # type: ignore[arg-type]
+    gates = _DueGates(app, CommitLedger(), submit, high_water=2)  # type: ignore[arg-type]
     tp = TP("pms.commands.retry.1m", 3)
     for _ in range(3):
         await gates.put(_copy(tp, due_in=0.05))  # type: ignore[arg-type]
@@ -86,4 +89,30 @@ async def test_a_partition_with_too_many_waiting_copies_pauses_then_resumes() ->
     async with asyncio.timeout(5):
         await app.consumer.resumed.wait()
     assert tp not in app.consumer.paused
+    await gates.release(None)
+
+
+async def test_waiting_copies_hold_the_commit_point_and_a_revocation_leaves_them_for_the_next_owner() -> None:
+    async def submit(event: Any, ticket: Ticket) -> None:
+        ticket.finish()
+
+    ledger = CommitLedger()
+    gates = _DueGates(_App(), ledger, submit, high_water=100)  # type: ignore[arg-type]
+    tp = TP("pms.commands.retry.10s", 1)
+    for offset in range(40, 45):
+        await gates.put(_copy(tp, due_in=60, offset=offset))  # type: ignore[arg-type]
+    assert ledger.committable() == {tp: 40}  # nothing waiting is committed past
+
+    await gates.release({tp})
+    ledger.revoke({tp})
+    assert ledger.committable() == {}  # the next owner (maybe this worker again) reads 40.. again
+    await gates.put(_copy(tp, due_in=60, offset=41))  # type: ignore[arg-type]
+    assert ledger.committable() == {}  # read while revoked: not tracked, not committed
+    ledger.open({tp})
+    await gates.put(_copy(tp, due_in=0, offset=40))  # type: ignore[arg-type]
+    for _ in range(500):  # bounded poll for the gate's task to submit it
+        if ledger.committable() == {tp: 41}:
+            break
+        await asyncio.sleep(0.01)
+    assert ledger.committable() == {tp: 41}
     await gates.release(None)

@@ -169,3 +169,80 @@ async def test_cancel_before_start_releases_admission_and_the_subject_chain() ->
     finally:
         admitted.cancel()
         await s.cancel()
+
+
+async def test_a_full_practice_backlog_runs_the_overflow_instead_and_other_practices_go_past() -> None:
+    jobs = Jobs()
+    s = Scheduler(max_in_flight=10, practice_slots=lambda _p: 1, practice_backlog=lambda _p: 2)
+    overflowed: list[str] = []
+
+    def overflow(name: str) -> Callable[[], asyncio.Future[None]]:
+        async def run() -> None:
+            overflowed.append(name)
+
+        return run  # type: ignore[return-value]
+
+    for name in ("a", "b", "c", "d"):
+        await s.submit("slow", None, jobs.job(name, blocked=True), overflow=overflow(name))
+    await s.submit("fast", None, jobs.job("other"), overflow=overflow("other"))
+    await until(lambda: jobs.finished == ["other"] and overflowed == ["c", "d"])
+    assert s.backlog("slow") == 2  # the two running or waiting; the overflow took no slot
+    jobs.release("a")
+    jobs.release("b")
+    await s.drain()
+    assert s.backlog("slow") == 0
+    await s.submit("slow", None, jobs.job("e"), overflow=overflow("e"))  # room again
+    await s.drain()
+    assert jobs.finished[-1] == "e"
+    assert overflowed == ["c", "d"]
+
+
+async def test_an_overflow_keeps_its_subject_order() -> None:
+    jobs = Jobs()
+    s = Scheduler(max_in_flight=10, practice_slots=lambda _p: 1, practice_backlog=lambda _p: 1)
+    order: list[str] = []
+
+    async def overflow() -> None:
+        order.append("overflow")
+
+    await s.submit("p1", "patient:P-1", jobs.job("a", blocked=True), overflow=overflow)
+    await s.submit("p1", "patient:P-1", jobs.job("b"), overflow=overflow)
+    await settle()
+    assert order == []  # waits for a, as b would have
+    jobs.release("a")
+    await s.drain()
+    assert order == ["overflow"]
+    assert jobs.finished == ["a"]
+
+
+async def test_revoke_cancels_what_has_not_started_and_waits_for_what_runs() -> None:
+    jobs = Jobs()
+    s = Scheduler(max_in_flight=10, practice_slots=lambda _p: 1)
+    await s.submit("p1", "patient:P-1", jobs.job("running", blocked=True), partition=0)
+    await s.submit("p1", "patient:P-1", jobs.job("follower"), partition=0)
+    await s.submit("p1", None, jobs.job("queued"), partition=0)
+    await s.submit("p2", None, jobs.job("kept", blocked=True), partition=1)
+    await until(lambda: "running" in jobs.started and "kept" in jobs.started)
+
+    revoking = asyncio.ensure_future(s.revoke({0}, wait=30))
+    await settle()
+    assert not revoking.done()  # the running job is waited for
+    jobs.release("running")
+    assert await asyncio.wait_for(revoking, timeout=5) == 0
+    assert jobs.finished == ["running"]  # the follower and the queued job never ran
+    await settle()
+    assert "follower" not in jobs.started
+    assert "queued" not in jobs.started
+    assert s.in_flight == 1  # only partition 1's job
+    jobs.release("kept")
+    await s.drain()
+
+
+async def test_revoke_cancels_a_running_job_that_outlasts_the_bound() -> None:
+    jobs = Jobs()
+    s = Scheduler(max_in_flight=10, practice_slots=lambda _p: 1)
+    await s.submit("p1", None, jobs.job("hung", blocked=True), partition=0)
+    await until(lambda: "hung" in jobs.started)
+    assert await s.revoke({0}, wait=0.01) == 1
+    assert s.in_flight == 0
+    assert jobs.finished == []

@@ -1,0 +1,223 @@
+"""The commit point: an offset is committed only when every message before it is finished.
+
+Commands finish out of order by design (the scheduler runs unrelated commands concurrently, and retry copies
+wait for their due time), so "acknowledged" is not enough: faust-streaming 0.15.3 commits past a message
+that is still running (``Consumer._new_offset`` only looks at acknowledged offsets, and has no guard at all
+when nothing was committed yet; upstream issue faust-streaming/faust#606). pms-relay owns the rule instead:
+
+- every message is **tracked** when the worker reads it, and **finished** when its step is done;
+- the committable offset of a partition is its lowest unfinished offset, or one past the highest tracked
+  offset when nothing is unfinished (Kafka commits the next offset to read);
+- a **revoked** partition's book is closed: a message still running from before the revocation finishes into
+  a closed book and moves nothing, so a partition that comes back to this worker starts from the broker's
+  committed offset and reads again whatever was not finished.
+
+:class:`CommitLedger` is the pure rule (tested with tables); :class:`LedgerConsumer` makes Faust commit by it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any, ClassVar, cast
+
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+__all__ = ["CommitLedger", "LedgerConsumer", "LedgerTransport", "PartitionBook", "Ticket"]
+
+
+class PartitionBook:
+    """What one partition's worker holds: offsets read and not finished, and how far it has read."""
+
+    __slots__ = ("_committed", "_heap", "_read_to", "_unfinished", "closed")
+
+    def __init__(self) -> None:
+        self._unfinished: dict[int, int] = {}  # offset -> times tracked and not finished (a re-read counts)
+        self._heap: list[int] = []  # lazily pruned min-heap over _unfinished
+        self._read_to: int | None = None  # one past the highest offset tracked
+        self._committed: int | None = None  # what the last commit through this book reached
+        self.closed = False
+
+    def track(self, offset: int) -> None:
+        count = self._unfinished.get(offset, 0)
+        self._unfinished[offset] = count + 1
+        if count == 0:
+            heapq.heappush(self._heap, offset)
+        if self._read_to is None or offset + 1 > self._read_to:
+            self._read_to = offset + 1
+
+    def finish(self, offset: int) -> None:
+        count = self._unfinished.get(offset, 0)
+        if count <= 1:
+            self._unfinished.pop(offset, None)
+        else:
+            self._unfinished[offset] = count - 1
+
+    @property
+    def unfinished(self) -> int:
+        return len(self._unfinished)
+
+    def lowest_unfinished(self) -> int | None:
+        heap = self._heap
+        while heap and heap[0] not in self._unfinished:
+            heapq.heappop(heap)
+        return heap[0] if heap else None
+
+    def committable(self) -> int | None:
+        """The offset to commit now, or None when there is nothing new to commit."""
+        if self.closed or self._read_to is None:
+            return None
+        lowest = self.lowest_unfinished()
+        offset = self._read_to if lowest is None else lowest
+        if self._committed is not None and offset <= self._committed:
+            return None
+        return offset
+
+    def committed(self, offset: int) -> None:
+        if self._committed is None or offset > self._committed:
+            self._committed = offset
+
+
+class Ticket:
+    """One tracked message: :meth:`finish` it once its step is done (a second call does nothing)."""
+
+    __slots__ = ("_book", "offset")
+
+    def __init__(self, book: PartitionBook, offset: int) -> None:
+        self._book: PartitionBook | None = book
+        self.offset = offset
+
+    def finish(self) -> None:
+        book, self._book = self._book, None
+        if book is not None:
+            book.finish(self.offset)
+
+    @property
+    def finished(self) -> bool:
+        return self._book is None
+
+    @property
+    def stale(self) -> bool:
+        """Its partition was revoked since it was read: its outcome no longer moves any commit."""
+        return self._book is None or self._book.closed
+
+
+class CommitLedger:
+    """Books of every partition this worker reads and commits (commands and retry tiers)."""
+
+    def __init__(self) -> None:
+        self._books: dict[TP, PartitionBook] = {}
+        self._closing: set[TP] = set()
+
+    def track(self, tp: TP, offset: int) -> Ticket | None:
+        """Track a message just read; None when its partition is being revoked (leave it to the next owner)."""
+        if tp in self._closing:
+            return None
+        book = self._books.get(tp)
+        if book is None:
+            book = self._books[tp] = PartitionBook()
+        book.track(offset)
+        return Ticket(book, offset)
+
+    def committable(self, tps: Iterable[TP] | None = None) -> dict[TP, int]:
+        chosen = self._books if tps is None else {tp: self._books[tp] for tp in tps if tp in self._books}
+        offsets = {tp: book.committable() for tp, book in chosen.items()}
+        return {tp: offset for tp, offset in offsets.items() if offset is not None}
+
+    def committed(self, offsets: dict[TP, int]) -> None:
+        for tp, offset in offsets.items():
+            book = self._books.get(tp)
+            if book is not None:
+                book.committed(offset)
+
+    def close(self, tps: Iterable[TP]) -> None:
+        """A revocation of ``tps`` has begun: track nothing more of them until they are assigned again."""
+        self._closing.update(tps)
+
+    def open(self, tps: Iterable[TP]) -> None:
+        """``tps`` are assigned (again): track them from a fresh book."""
+        self._closing.difference_update(tps)
+
+    def revoke(self, tps: Iterable[TP]) -> None:
+        """Close the books of ``tps``: later finishes from before the revocation move nothing."""
+        self._closing.update(tps)
+        for tp in tps:
+            book = self._books.pop(tp, None)
+            if book is not None:
+                book.closed = True
+
+    def unfinished(self, tp: TP) -> int:
+        book = self._books.get(tp)
+        return book.unfinished if book is not None else 0
+
+    def tps(self) -> Iterator[TP]:
+        return iter(list(self._books))
+
+
+RevokeHook = Callable[[set[TP]], Awaitable[None]]
+
+
+class LedgerConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer, committing by a :class:`CommitLedger` instead of by acknowledgements.
+
+    Faust still runs the commit loop (interval, producer flush before the commit, assignment check, table
+    bookkeeping); only the choice of offsets and the start of a revocation are ours.
+    """
+
+    ledger: CommitLedger
+    before_revoke: RevokeHook | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ledger = CommitLedger()
+        self.before_revoke = None
+
+    def ack(self, message: Any) -> bool:
+        # Acknowledgements decide nothing here; keep Faust's own bookkeeping out of the way.
+        message.acked = True
+        return False
+
+    def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[TP]:
+        return (tp for tp in self.ledger.tps() if topics is None or tp in topics or tp.topic in topics)
+
+    def _new_offset(self, tp: TP) -> int | None:
+        return self.ledger.committable([tp]).get(tp)
+
+    async def _commit_offsets(self, offsets: Any, start_new_transaction: bool = True) -> bool:
+        assignment = self.assignment()
+        did_commit: bool = await super()._commit_offsets(offsets, start_new_transaction)
+        if did_commit:
+            self.ledger.committed({tp: off for tp, off in offsets.items() if tp in assignment})
+        return did_commit
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        # Before Faust forgets the partitions: let running work finish, commit what finished, close the books.
+        self.ledger.close(revoked)
+        if self.before_revoke is not None and revoked:
+            await self.before_revoke(set(revoked))
+        if revoked:
+            await self.force_commit(set(revoked))
+        self.ledger.revoke(revoked)
+        await super().on_partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        self.ledger.open(assigned)
+        await super().on_partitions_assigned(assigned, generation_id)
+
+
+class LedgerTransport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport whose consumer commits by ``ledger`` and calls ``before_revoke`` first."""
+
+    Consumer: ClassVar[type[Any]] = LedgerConsumer
+
+    def __init__(self, url: Any, app: Any, *, ledger: CommitLedger, before_revoke: RevokeHook) -> None:
+        super().__init__(url, app)
+        self._ledger = ledger
+        self._before_revoke = before_revoke
+
+    def create_consumer(self, callback: Any, **kwargs: Any) -> LedgerConsumer:
+        consumer = cast(LedgerConsumer, super().create_consumer(callback, **kwargs))
+        consumer.ledger = self._ledger
+        consumer.before_revoke = self._before_revoke
+        return consumer
