@@ -97,9 +97,11 @@ def worker(
     )
     import faust
 
-    faust.Worker(
-        topology.app, loglevel=log_level, quiet=True, redirect_stdouts=False
-    ).execute_from_commandline()
+    # override_logging=False: mode would replace the root handlers with its own format (and colour codes).
+    # No spinner: it writes to stdout, and without one Faust logs "Ready" instead.
+    faust_worker = faust.Worker(topology.app, quiet=True, override_logging=False)
+    faust_worker.spinner = None
+    faust_worker.execute_from_commandline()
 
 
 class TopicLayoutError(Exception):
@@ -120,7 +122,8 @@ def _prepare_topics(bootstrap_servers: str, names: object, app_id: str, partitio
     from streams.topics import TABLES, Outcome, TopicNames, TopicSettings, ensure_topics, topic_specs
 
     assert isinstance(names, TopicNames)
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    # librdkafka writes its own lines to stderr unless given a logger.
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "logger": logging.getLogger("librdkafka")})
     found = admin.list_topics(timeout=15).topics.get(names.commands)
     existing = len(found.partitions) if found is not None and found.partitions else None
     if existing is not None and partitions is not None and existing != partitions:
