@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -123,7 +123,8 @@ def _prepare_topics(bootstrap_servers: str, names: object, app_id: str, partitio
 
     assert isinstance(names, TopicNames)
     # librdkafka writes its own lines to stderr unless given a logger.
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "logger": logging.getLogger("librdkafka")})
+    conf: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "logger": logging.getLogger("librdkafka")}
+    admin = AdminClient(conf)
     found = admin.list_topics(timeout=15).topics.get(names.commands)
     existing = len(found.partitions) if found is not None and found.partitions else None
     if existing is not None and partitions is not None and existing != partitions:
