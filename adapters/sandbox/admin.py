@@ -6,7 +6,8 @@
 - ``DELETE /_admin/faults``: no faults.
 - ``POST /_admin/outage``: ``{"seconds": 2}``: stop listening (connection refused) for that long, when the
   server runs under :mod:`adapters.sandbox.runner`; requests on connections already open are aborted too.
-- ``GET /_admin/requests``: the request log ``{"requests": [{time, method, path, status, faults}]}``;
+- ``GET /_admin/requests``: the request log ``{"requests": [{time, method, path, status, faults}]}``, each
+  path as sent (percent-encoded, :mod:`adapters.sandbox.routing`);
   ``?since=<unix seconds>`` and ``?path=<prefix>`` narrow it. ``DELETE /_admin/requests`` empties it.
 """
 

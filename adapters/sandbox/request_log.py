@@ -1,4 +1,5 @@
-"""What a sandbox saw: one line per request (time, method, path without query, status, faults fired).
+"""What a sandbox saw: one line per request: time, method, path (as sent, percent-encoded, without the query),
+status, faults fired.
 
 Rate-limit and retry tests read it to observe the client's behaviour from the server side. It never holds
 query strings or bodies, which may carry patient data.

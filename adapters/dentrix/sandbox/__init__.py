@@ -26,6 +26,8 @@ Data: ``/ascend-gateway/api/v1/{patients,appointments,locations,operatories,prov
     ``PUT /patients/{id}``, ``PUT /appointments/{id}``: 200 ``{"data": {...}}``. Locations, operatories and
     providers are read-only (POST/PUT: 405 ``protocol.http.MethodNotAllowed``). Unknown resource or path:
     404 ``messaging.adaptors.http.flow.ApplicationNotFound``. Record not found: 404 ``resource.NotFound``.
+    Routes match the path as sent: ``/patients/a%2Fb`` is the (unknown) patient ``a/b``, ``/patients/%2E%2E``
+    the patient ``..`` (:mod:`adapters.sandbox.routing`).
 
 Ids
     JSON strings of digits (``"100123"``), everywhere, references included; they sort and compare as
@@ -112,7 +114,8 @@ Admin API (no auth, ``/_admin``; never faulted, never in the request log)
     provider ids, patient and appointment counts, planted DST / double-booked / inactive-operatory
     appointment ids); ``GET|POST|DELETE /_admin/faults`` (body ``{"rules": [...], "specs": ["KIND,k=v"],
     "seed": n}``, ``?append=true`` adds); ``POST /_admin/outage``; ``POST /_admin/tokens/revoke``;
-    ``GET /_admin/requests`` (``{"requests": [{time, method, path, status, faults}]}``, path without query,
+    ``GET /_admin/requests`` (``{"requests": [{time, method, path, status, faults}]}``, path as sent
+    (percent-encoded) without query,
     status null for a dropped connection; ``?since=<unix s>&path=<prefix>``), ``DELETE /_admin/requests``;
     ``GET /_admin/count?reference=<command id>`` (``{"count", "records": [{organizationId, resource, id}]}``:
     patients whose ``notes`` or appointments whose ``other`` hold the reference as a whole token);

@@ -39,6 +39,7 @@ from adapters.sandbox.admin import FaultAdmin, admin_error, json_body
 from adapters.sandbox.faults import FaultEngine, FaultRule
 from adapters.sandbox.middleware import FaultMiddleware, read_lag_s
 from adapters.sandbox.request_log import RequestLog
+from adapters.sandbox.routing import RawPathRouting, path_param
 from adapters.sandbox.runner import ListenerControl, RunningServer, run_in_thread
 
 __all__ = ["API_BASE", "TOKEN_PATH", "DentrixSandbox", "SandboxConfig"]
@@ -154,7 +155,7 @@ class DentrixSandbox:
         self.engine = FaultEngine(self.config.faults, seed=seed, clock=clock)
         self.fault_admin = FaultAdmin(self.engine, self.request_log)
         self._load(self.config.seed, self.config.anchor)
-        self.app = FaultMiddleware(
+        faulted = FaultMiddleware(
             self._starlette(),
             engine=self.engine,
             request_log=self.request_log,
@@ -162,6 +163,7 @@ class DentrixSandbox:
             api_prefix=API_BASE,
             on_expire_tokens=self.revoke_tokens,
         )
+        self.app = RawPathRouting(faulted)
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -344,7 +346,7 @@ class DentrixSandbox:
     async def get_record(self, request: Request) -> Response:
         resource = _resource(request)
         org_id = self._organization(request)
-        record = self._existing(org_id, resource, request.path_params["record_id"])
+        record = self._existing(org_id, resource, path_param(request, "record_id"))
         fields = _response_fields(resource, request.query_params.get("responseFields"))
         return JSONResponse({"data": _project(record, fields)})
 
@@ -361,7 +363,7 @@ class DentrixSandbox:
         resource = _resource(request)
         org_id = self._organization(request)
         validate = _writer(resource)
-        record_id = request.path_params["record_id"]
+        record_id = path_param(request, "record_id")
         current = self._existing(org_id, resource, record_id)
         body = await _body(request)
         if isinstance(body, dict) and body.get("id") is not None and str(body["id"]) != current["id"]:
@@ -404,7 +406,7 @@ class DentrixSandbox:
         return JSONResponse({"reference": reference, "count": len(found), "records": records})
 
     async def admin_record(self, request: Request) -> Response:
-        found = self.store.find_anywhere(request.path_params["resource"], request.path_params["record_id"])
+        found = self.store.find_anywhere(path_param(request, "resource"), path_param(request, "record_id"))
         if found is None:
             return admin_error("no such record", 404)
         return JSONResponse({"organizationId": found[0], "data": found[1]})
@@ -421,7 +423,7 @@ class DentrixSandbox:
 
 
 def _resource(request: Request) -> str:
-    resource = str(request.path_params["resource"])
+    resource = path_param(request, "resource")
     if resource not in RESOURCE_TYPES:
         raise _not_found()
     return resource

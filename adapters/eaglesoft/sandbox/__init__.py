@@ -27,6 +27,8 @@ summary says which zone each seeded practice is meant to be in). Booleans are ``
 - Lists: ``PageNumber`` (from 1, default 1), ``PageSize`` (1..200, default 50) -> ``{"Items": [...],
   "PageNumber", "PageSize", "TotalCount"}``, ordered by id ascending. A page past the end has no items.
   Unknown query parameters and bad values -> 400 ``InvalidParameter`` (the message names the parameter).
+- Routes match the path as sent: ``/practices/1%2Fchairs`` is the (unknown) practice ``1/chairs``, never the
+  chairs of practice 1; ``/patients/%2E%2E`` is the patient ``..`` (:mod:`adapters.sandbox.routing`).
 - ``GET /practices`` (paged; every practice of the database; the headers are still required) and
   ``GET /practices/{PracticeId}``: ``{"PracticeId", "Name", "Address1", "Address2", "City", "State", "Zipcode",
   "Phone"}``.
@@ -108,7 +110,8 @@ Admin API (no auth; never faulted)
 ----------------------------------
 ``GET|POST|DELETE /_admin/faults`` (body ``{"rules": [...], "specs": ["write_failed,count=1", ...],
 "seed": 7}``; write-fault kinds are routed to the write plan; GET shows ``rules`` and ``writeRules``),
-``POST /_admin/outage`` ``{"seconds": 2}``, ``GET|DELETE /_admin/requests``, ``GET /_admin/summary``,
+``POST /_admin/outage`` ``{"seconds": 2}``, ``GET|DELETE /_admin/requests`` (paths as sent, percent-encoded),
+``GET /_admin/summary``,
 ``POST /_admin/reset`` ``{"seed": 42}`` (data, sessions, writes back to the seed; fault plans back to the
 start-up ones), ``POST /_admin/sessions/revoke`` (alias ``/_admin/tokens/revoke``) -> ``{"revoked": n}``,
 ``GET /_admin/count?reference=cmd-1`` -> ``{"reference", "count", "records": [{"resource", "id",

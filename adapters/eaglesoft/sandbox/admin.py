@@ -15,6 +15,7 @@ from starlette.routing import Route
 from adapters.eaglesoft.sandbox.writes import WriteFaultRule, is_write_fault, parse_write_fault_spec
 from adapters.sandbox.admin import FaultAdmin, admin_error, json_body
 from adapters.sandbox.faults import FaultRule, parse_fault_spec, rules_from_json
+from adapters.sandbox.routing import path_param
 
 if TYPE_CHECKING:
     from adapters.eaglesoft.sandbox.app import EaglesoftSandbox
@@ -159,7 +160,7 @@ class EaglesoftAdmin:
         return JSONResponse({"reference": reference, "count": len(found), "records": records})
 
     async def record(self, request: Request) -> Response:
-        resource, raw_id = request.path_params["resource"], request.path_params["record_id"]
+        resource, raw_id = path_param(request, "resource"), path_param(request, "record_id")
         if resource not in _RESOURCES:
             return admin_error("no such resource", 404)
         self.sandbox.settle()

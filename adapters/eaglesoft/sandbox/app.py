@@ -32,6 +32,7 @@ from adapters.eaglesoft.sandbox.writes import Operation, WriteFaultEngine, Write
 from adapters.sandbox.faults import FaultEngine
 from adapters.sandbox.middleware import FaultMiddleware, read_lag_s
 from adapters.sandbox.request_log import RequestLog
+from adapters.sandbox.routing import RawPathRouting, path_param
 from adapters.sandbox.runner import ListenerControl, RunningServer, run_in_thread
 
 __all__ = ["API_BASE", "EaglesoftSandbox"]
@@ -56,7 +57,7 @@ class EaglesoftSandbox:
         self.write_faults.replace(self.config.write_faults)
         self.admin = EaglesoftAdmin(self)
         self.load(self.config.seed)
-        self.app = FaultMiddleware(
+        faulted = FaultMiddleware(
             self._starlette(),
             engine=self.engine,
             request_log=self.request_log,
@@ -64,6 +65,7 @@ class EaglesoftSandbox:
             api_prefix=API_BASE,
             on_expire_tokens=self.revoke_sessions,
         )
+        self.app = RawPathRouting(faulted)
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -184,14 +186,14 @@ class EaglesoftSandbox:
 
     async def get_practice(self, request: Request) -> Response:
         self._practice(request)
-        found = self.store.find_anywhere("practices", _int_id(request.path_params["practice_id"]))
+        found = self.store.find_anywhere("practices", _int_id(path_param(request, "practice_id")))
         if found is None or found[1] is None:
             raise _not_found("Practice")
         return JSONResponse(found[1])
 
     async def list_chairs(self, request: Request) -> Response:
         practice_id = self._practice(request)
-        if _int_id(request.path_params["practice_id"]) != practice_id:
+        if _int_id(path_param(request, "practice_id")) != practice_id:
             raise _not_found("Practice")
         return self._page(request, self.store.list_visible(practice_id, "chairs"), _NO_FILTERS)
 
@@ -201,7 +203,7 @@ class EaglesoftSandbox:
 
     async def get_provider(self, request: Request) -> Response:
         practice_id = self._practice(request)
-        record = self.store.get(practice_id, "providers", request.path_params["record_id"])
+        record = self.store.get(practice_id, "providers", path_param(request, "record_id"))
         if record is None:
             raise _not_found("Provider")
         return JSONResponse(record)
@@ -221,11 +223,11 @@ class EaglesoftSandbox:
     async def get_record(self, request: Request) -> Response:
         resource = _resource(request)
         practice_id = self._practice(request)
-        return JSONResponse(self._existing(practice_id, resource, request.path_params["record_id"]))
+        return JSONResponse(self._existing(practice_id, resource, path_param(request, "record_id")))
 
     async def get_write(self, request: Request) -> Response:
         practice_id = self._practice(request)
-        write = self.writes.get(request.path_params["write_id"])
+        write = self.writes.get(path_param(request, "write_id"))
         if write is None or write.practice_id != practice_id:
             raise _not_found("Write")
         return JSONResponse(write.as_json())
@@ -249,7 +251,7 @@ class EaglesoftSandbox:
         resource = _resource(request)
         practice_id = self._writer(request)
         entity, validate = _ENTITIES[resource]
-        current = self._unlocked(practice_id, resource, request.path_params["record_id"])
+        current = self._unlocked(practice_id, resource, path_param(request, "record_id"))
         payload = _validated(validate, await _body(request), current, practice_id)
         record_id = int(current[f"{entity}Id"])
         return self._accept(request, practice_id, entity, Operation.UPDATE, record_id, payload)
@@ -259,7 +261,7 @@ class EaglesoftSandbox:
         practice_id = self._writer(request)
         if resource != "appointments":
             raise EsError(405, "MethodNotAllowed", "Patients cannot be deleted; set Status to I")
-        current = self._unlocked(practice_id, resource, request.path_params["record_id"])
+        current = self._unlocked(practice_id, resource, path_param(request, "record_id"))
         record_id = int(current["AppointmentId"])
         return self._accept(request, practice_id, "Appointment", Operation.DELETE, record_id, {})
 
@@ -301,7 +303,7 @@ class EaglesoftSandbox:
 
 
 def _resource(request: Request) -> str:
-    resource = str(request.path_params["resource"])
+    resource = path_param(request, "resource")
     if resource not in _ENTITIES:
         raise EsError(404, "NotFound", "No such resource")
     return resource
