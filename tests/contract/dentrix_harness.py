@@ -104,17 +104,20 @@ def _rule(fault: Fault) -> dict[str, Any]:
 
 def _logged(line: dict[str, Any]) -> LoggedRequest:
     path: str = line["path"]
+    record_path = None
     if path.startswith(TOKEN_PATH):
         resource = Resource.AUTH
     else:
-        head = path.removeprefix(API_BASE).strip("/").split("/")[0]
+        head, _, rest = path.removeprefix(API_BASE).strip("/").partition("/")
         resource = Resource(head) if head in Resource.__members__.values() else Resource.OTHER
+        record_path = rest or None
     return LoggedRequest(
         time=float(line["time"]),
         method=line["method"],
         resource=resource,
         is_write=line["method"] in ("POST", "PUT"),
         status=line["status"],
+        record_path=record_path,
     )
 
 

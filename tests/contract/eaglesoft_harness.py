@@ -146,26 +146,29 @@ class EaglesoftHarness(AdminApi):
         }.get(resource, f"/{resource.value}")
 
 
-def _resource(path: str) -> Resource:
-    parts = path.removeprefix(API_BASE).strip("/").split("/")
-    head = parts[0]
+def _resource(path: str) -> tuple[Resource, str | None]:
+    """The resource of a logged path, and what followed it (see ``LoggedRequest.record_path``)."""
+    head, _, rest = path.removeprefix(API_BASE).strip("/").partition("/")
     if head == "session":
-        return Resource.AUTH
+        return Resource.AUTH, None
     if head == "practices":
-        return Resource.OPERATORIES if len(parts) >= 3 and parts[2] == "chairs" else Resource.LOCATIONS
+        if rest.count("/") == 1 and rest.endswith("/chairs"):
+            return Resource.OPERATORIES, None
+        return Resource.LOCATIONS, rest or None
     if head in ("patients", "appointments"):
-        return Resource(head)
-    return Resource.OTHER
+        return Resource(head), rest or None
+    return Resource.OTHER, rest or None
 
 
 def _logged(line: dict[str, Any]) -> LoggedRequest:
-    resource = _resource(line["path"])
+    resource, record_path = _resource(line["path"])
     return LoggedRequest(
         time=float(line["time"]),
         method=line["method"],
         resource=resource,
         is_write=resource is not Resource.AUTH and line["method"] in ("POST", "PUT", "DELETE"),
         status=line["status"],
+        record_path=record_path,
     )
 
 

@@ -85,13 +85,18 @@ class AdapterOverrides:
 
 @dataclass(frozen=True)
 class LoggedRequest:
-    """One request as the sandbox saw it. ``time``: Unix seconds at arrival. ``status`` None: dropped."""
+    """One request as the sandbox saw it. ``time``: Unix seconds at arrival. ``status`` None: dropped.
+
+    ``record_path``: what followed the resource in the path, still percent-encoded as sent (``"a%2Fb"`` for
+    the record ``a/b``); None for a list or a create.
+    """
 
     time: float
     method: str
     resource: Resource
     is_write: bool
     status: int | None
+    record_path: str | None = None
 
 
 @dataclass(frozen=True)

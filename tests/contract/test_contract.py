@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -195,6 +196,56 @@ async def test_not_found_is_permanent(adapter: PMSInterface) -> None:
         await adapter.update_patient("987654321", PatientUpdateData(email="x@example.org"), reference=_ref())
     assert not appointment.value.retryable
     assert not patient.value.retryable
+
+
+# Ids that change the route when sent raw: a slash adds a segment, ? and # cut the path, dot segments are
+# removed on the way. {patient} and {appointment} are real records, which such an id sent raw would reach.
+_ROUTE_CHANGING_IDS = [
+    "a/b",
+    "x?y=1",
+    "a#b",
+    ".",
+    "..",
+    "...",
+    "%2F",
+    "%2E%2E",
+    "a b",
+    "../patients",
+    "{patient}?x=1",
+    "{patient}#x",
+    "{patient}/..",
+    "../patients/{patient}",
+    "{appointment}?x=1",
+    "{appointment}#x",
+    "{appointment}/.",
+    "../appointments/{appointment}",
+]
+
+
+@pytest.mark.parametrize("template", _ROUTE_CHANGING_IDS)
+async def test_an_id_is_data_never_route(
+    adapter: PMSInterface, harness: SandboxHarness, template: str
+) -> None:
+    booked = await adapter.create_appointment(await _booking(adapter, harness), reference=_ref())
+    record_id = template.format(patient=harness.known.patient_id, appointment=booked.id)
+    reference = _ref()
+    since = time.time()
+    with pytest.raises(NotFound):
+        await adapter.update_patient(record_id, PatientUpdateData(email="x@example.org"), reference=reference)
+    with pytest.raises(NotFound):
+        await adapter.update_appointment(record_id, AppointmentUpdateData(notes="x"), reference=reference)
+    assert harness.count_by_reference(reference) == 0
+    seen = _data_requests(harness, since)
+    assert [r for r in seen if r.is_write] == []
+    named = [r for r in seen if r.resource in (Resource.PATIENTS, Resource.APPOINTMENTS)]
+    assert {r.resource for r in named} == {Resource.PATIENTS, Resource.APPOINTMENTS}
+    # The sandbox saw the one id, whole, as the record of every request: never a list, never another path.
+    assert [(r.method, r.resource, r.record_path) for r in named if not _names(r, record_id)] == []
+
+
+def _names(request: LoggedRequest, record_id: str) -> bool:
+    sent = request.record_path
+    return sent is not None and "/" not in sent and unquote(sent) == record_id
 
 
 async def test_validation_is_permanent(adapter: PMSInterface, harness: SandboxHarness) -> None:
