@@ -26,7 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 
-__all__ = ["KeyValueFormatter", "configure_logging", "log_context"]
+__all__ = ["WORKER_READY", "KeyValueFormatter", "configure_logging", "log_context"]
+
+# What a worker's log says once it consumes (Faust's "[^Worker]: Ready" through the formatter): tests, the
+# demo and the benchmark wait for it.
+WORKER_READY = 'msg="Ready" service=Worker'
 
 # httpx logs every request's full URL at INFO, query string included, and a search query can carry a name.
 _QUIET = ("httpx", "httpcore", "aiokafka", "faust.transport", "uvicorn.access")

@@ -16,7 +16,7 @@ import pydantic
 import pytest
 
 from streams import logs
-from streams.logs import KeyValueFormatter, configure_logging, log_context
+from streams.logs import WORKER_READY, KeyValueFormatter, configure_logging, log_context
 
 _VALUE = r'(?:"(?:[^"\\]|\\.)*"|[^\s"=\\]+)'
 _LINE = re.compile(rf'ts=\S+ level=[A-Z]+ logger=\S+ msg="(?:[^"\\]|\\.)*"(?: [A-Za-z_][\w.]*={_VALUE})*')
@@ -285,7 +285,7 @@ def test_configure_logging_sends_every_record_to_stderr_through_the_formatter(
 
     assert len(lines) == 2, lines
     assert all(_LINE.fullmatch(line) for line in lines), lines
-    assert tail(lines[0]) == 'msg="Ready" service=Worker'
+    assert tail(lines[0]) == WORKER_READY
     assert "logger=py.warnings" in lines[1]
     assert "Zephyrine" not in "".join(lines)
 
