@@ -49,6 +49,14 @@ def worker(
     web_port: Annotated[
         int | None, typer.Option(help="Serve Faust's web pages (health) on this port.")
     ] = None,
+    web_host: Annotated[
+        str,
+        typer.Option(
+            envvar="PMS_RELAY_WEB_HOST",
+            help="Address the web pages listen on. Loopback keeps them inside the pod or host; "
+            "0.0.0.0 (all interfaces) when a health probe must reach them from outside.",
+        ),
+    ] = "127.0.0.1",
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Consume commands, call the practices' PMSs, answer. Stop with SIGTERM or Ctrl-C."""
@@ -90,6 +98,7 @@ def worker(
         inbox_retention_seconds=retention_ms / 1000,
         max_in_flight=max_in_flight,
         web_port=web_port,
+        web_host=web_host,
     )
     topology = build(settings, registry)
     logging.getLogger(__name__).info(
