@@ -26,6 +26,7 @@ from confluent_kafka.admin import AdminClient
 
 from streams.codec import Codec
 from streams.envelopes import CommandEnvelope, ErrorEnvelope, ResultEnvelope
+from streams.logs import WORKER_READY
 from streams.retry import RetryTiers
 from streams.topics import TopicNames, TopicSettings, ensure_topics, topic_specs
 
@@ -114,9 +115,7 @@ class RelaySystem:
         env = {**os.environ, **self.secrets, "OTEL_TRACES_EXPORTER": "none"}
         worker = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         self._workers.append(worker)
-        wait_until(
-            lambda: "Worker]: Ready" in self.worker_log(index), timeout=60, what=f"worker {index} ready"
-        )
+        wait_until(lambda: WORKER_READY in self.worker_log(index), timeout=60, what=f"worker {index} ready")
         return worker
 
     def kill_worker(self, index: int = -1, sig: int = signal.SIGKILL) -> None:

@@ -25,6 +25,7 @@ from confluent_kafka.admin import AdminClient
 
 from streams.codec import Codec
 from streams.envelopes import CommandEnvelope
+from streams.logs import WORKER_READY
 from streams.retry import RetryTiers
 from streams.topics import TopicNames, TopicSettings, ensure_topics, topic_specs
 from tests.relay_system import wait_until
@@ -120,7 +121,7 @@ class Rig:
         def ready() -> bool:
             if self._workers[index].poll() is not None:
                 raise RuntimeError(f"worker {index} exited; see {log_path}")
-            return "Worker]: Ready" in log_path.read_text(encoding="utf-8", errors="replace")
+            return WORKER_READY in log_path.read_text(encoding="utf-8", errors="replace")
 
         wait_until(ready, timeout=90, what=f"worker {index} ready")
 

@@ -33,6 +33,7 @@ from deploy.local import LocalKafka
 from deploy.local.errors import BrokerFailed
 from deploy.local.jars import default_cache_root
 from deploy.local.ports import free_ports
+from streams.logs import WORKER_READY
 from streams.retry import RetryTiers
 from streams.topics import TopicNames, TopicSettings, ensure_topics, topic_specs
 
@@ -185,7 +186,7 @@ class DemoSystem:
         child = self.children.spawn(f"worker-{index}", args, env)
         self.workers.append(child)
         started = time.monotonic()
-        child.wait_until(lambda: "Worker]: Ready" in child.log_text(), timeout=90, what="'Ready' in its log")
+        child.wait_until(lambda: WORKER_READY in child.log_text(), timeout=90, what="'Ready' in its log")
         self._say(
             f"worker {index} ready (pid {child.pid}, log {child.log}) in {time.monotonic() - started:.1f}s"
         )

@@ -158,3 +158,23 @@ def test_a_ticket_finishes_once_and_knows_when_it_went_stale() -> None:
     assert not second.stale
     ledger.revoke({TP0})
     assert second.stale
+
+
+def test_the_faust_release_the_ledger_consumer_was_written_against() -> None:
+    """LedgerConsumer overrides Faust internals; a new Faust release must be read before it is allowed."""
+    from importlib.metadata import version
+
+    from faust.transport.consumer import Consumer
+
+    from streams.commits import LedgerConsumer
+
+    assert version("faust-streaming") == "0.15.3"
+    for name in (
+        "ack",
+        "_filter_tps_with_pending_acks",
+        "_new_offset",
+        "_commit_offsets",
+        "on_partitions_revoked",
+    ):
+        assert hasattr(Consumer, name), name
+        assert name in vars(LedgerConsumer), name
