@@ -170,11 +170,11 @@ def test_a_rebalance_while_copies_wait_behind_an_open_circuit_handles_every_copy
         everything = [*tripping, *waiting, *others]
         try:
             system.wait_for([str(c.command_id) for c in everything], timeout=180)
-        except AssertionError:
+        except AssertionError as timeout:
             missing = [str(c.command_id) for c in everything if str(c.command_id) not in system.answers]
             raise AssertionError(
                 f"{len(missing)} never answered: {missing[:10]}\n" + "\n".join(_notable(system, 2))
-            )
+            ) from timeout
         problems = _one_answer_each(system, everything)
         assert not problems, "\n".join(problems + _notable(system, 2))
         assert all(isinstance(system.answers[str(c.command_id)][0].envelope, ResultEnvelope) for c in waiting)
