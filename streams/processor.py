@@ -43,6 +43,7 @@ from streams.dispatch import dispatch, is_write, reconciled_payload
 from streams.envelopes import CommandEnvelope, ErrorEnvelope, ResultEnvelope
 from streams.hops import Hop, Origin, read_hop, write_hop
 from streams.inbox import InboxEntry, Phase, StoredAnswer
+from streams.logs import log_context
 from streams.ordering import head_overdue, subject_of
 from streams.redrive import redrive_id
 from streams.registry import Practice, Registry
@@ -151,7 +152,17 @@ class Processor:
                 "pms.command_type": decoded.command_type.value,
                 "pms.practice_id": decoded.practice_id,
             }
-        with consumer_span(message.topic, message.headers, attributes) as span:
+        command = decoded if isinstance(decoded, CommandEnvelope) else None
+        with (
+            log_context(
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                command_id=command.command_id if command is not None else None,
+                practice_id=command.practice_id if command is not None else None,
+            ),
+            consumer_span(message.topic, message.headers, attributes) as span,
+        ):
             try:
                 if isinstance(decoded, DecodeError):
                     await self._undecodable(message, decoded)
@@ -644,7 +655,7 @@ class Processor:
         if not head_overdue(head, now=self._clock(), delays=self._settings.tiers.delays):
             return head
         _log.warning(
-            "subject head released practice_id=%s command_id=%s tier=%s (not seen within its tier's bound)",
+            "subject head released practice_id=%s command_id=%s tier=%s reason=overdue",
             practice_id,
             head["command_id"],
             head.get("tier"),
