@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -118,6 +120,28 @@ class TopicLayoutError(Exception):
 
 
 def _prepare_topics(bootstrap_servers: str, names: object, app_id: str, partitions: int | None) -> int:
+    """Create any missing topic and return the partition count to run with (see :func:`_adopt_layout`)."""
+    with _admin_client(bootstrap_servers) as admin:
+        return _adopt_layout(admin, names, app_id, partitions)
+
+
+@contextlib.contextmanager
+def _admin_client(bootstrap_servers: str) -> Iterator[Any]:
+    """An admin client whose librdkafka lines go through our logging, not straight to stderr.
+
+    librdkafka queues the lines it hands to a logger until a poll serves them: the last poll on the way out.
+    """
+    from confluent_kafka.admin import AdminClient
+
+    conf: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "logger": logging.getLogger("librdkafka")}
+    admin = AdminClient(conf)
+    try:
+        yield admin
+    finally:
+        admin.poll(0)
+
+
+def _adopt_layout(admin: Any, names: object, app_id: str, partitions: int | None) -> int:
     """Create any missing topic and return the partition count to run with.
 
     pms.commands decides the count: an existing topic's own, else ``partitions`` (6 by default). Its retry
@@ -126,14 +150,9 @@ def _prepare_topics(bootstrap_servers: str, names: object, app_id: str, partitio
     anything. Other differences (retention, the answer topics' counts) are logged for an operator; existing
     topics are never altered.
     """
-    from confluent_kafka.admin import AdminClient
-
     from streams.topics import TABLES, Outcome, TopicNames, TopicSettings, ensure_topics, topic_specs
 
     assert isinstance(names, TopicNames)
-    # librdkafka writes its own lines to stderr unless given a logger.
-    conf: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "logger": logging.getLogger("librdkafka")}
-    admin = AdminClient(conf)
     found = admin.list_topics(timeout=15).topics.get(names.commands)
     existing = len(found.partitions) if found is not None and found.partitions else None
     if existing is not None and partitions is not None and existing != partitions:
