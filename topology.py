@@ -84,6 +84,8 @@ class WorkerSettings:
     # On a revocation, how long commands already running may take to finish before they are cancelled
     # (and redelivered to the next owner, which reconciles any write they may have made).
     revoke_wait_seconds: float = 30.0
+    # A command that sets no expires_at is given up this long after it was first seen (DEADLINE_EXCEEDED).
+    max_age_seconds: float = 3600.0
 
 
 @dataclass
@@ -175,6 +177,7 @@ def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None =
             reconcile_grace_seconds=settings.reconcile_grace_seconds,
             call_budget_seconds=settings.call_budget_seconds,
             consumer_group=settings.app_id,
+            max_age_seconds=settings.max_age_seconds,
         ),
         registry=registry,
         adapter_for=adapter_for,
@@ -240,6 +243,7 @@ def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None =
     async def before_revoke(revoked: set[TP]) -> None:
         """Runs before Faust lets go of ``revoked``: what started finishes (within a bound), what did not start
         is left unfinished for the next owner, and only then is the commit point taken."""
+        _log.info("partitions revoked partitions=%s running=%s", _tp_list(revoked), scheduler.in_flight)
         await gates.release(revoked)
         abandoned = await scheduler.revoke(revoked, wait=settings.revoke_wait_seconds)
         if abandoned:

@@ -45,6 +45,29 @@ def worker(
     max_in_flight: Annotated[
         int, typer.Option(min=1, help="Commands admitted at once per worker (memory bound).")
     ] = 2048,
+    practice_backlog: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Commands of one practice admitted at once; beyond it they wait in the shortest retry tier, "
+            "so a slow practice cannot fill --max-in-flight.",
+        ),
+    ] = 64,
+    revoke_wait: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds running commands may take to finish when their partition is revoked (then they are "
+            "cancelled and redelivered to the next owner).",
+        ),
+    ] = 30.0,
+    max_age: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            help="Seconds after which a command that sets no expires_at is answered DEADLINE_EXCEEDED.",
+        ),
+    ] = 3600.0,
     inbox_retention: Annotated[
         str, typer.Option(help="How long answered commands are remembered for replays (e.g. 7d, 48h).")
     ] = "7d",
@@ -99,6 +122,9 @@ def worker(
         reconcile_grace_seconds=reconcile_grace,
         inbox_retention_seconds=retention_ms / 1000,
         max_in_flight=max_in_flight,
+        practice_backlog=practice_backlog,
+        revoke_wait_seconds=revoke_wait,
+        max_age_seconds=max_age,
         web_port=web_port,
         web_host=web_host,
     )

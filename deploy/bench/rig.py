@@ -45,6 +45,7 @@ class Rig:
     log_level: str = "info"
     worker_module: str = "cli"  # or an experiment's launcher, e.g. deploy.bench.coalesced_worker
     profile: bool = False  # run workers under pyinstrument (a session file in workdir, written at stop)
+    worker_args: tuple[str, ...] = ()  # more `pms-relay worker` options, e.g. ("--practice-backlog", "64")
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -113,6 +114,7 @@ class Rig:
             "--partitions", str(self.partitions),
             "--retry-delays", ",".join(f"{d:g}" for d in self.topics.tiers.delays),
             "--log-level", self.log_level,
+            *self.worker_args,
         ]  # fmt: skip
         env = {**os.environ, **self.env, "OTEL_TRACES_EXPORTER": "none"}
         with log_path.open("wb") as log:
