@@ -109,6 +109,9 @@ def build(settings: WorkerSettings, registry: Registry, *, codec: Codec | None =
         consumer_auto_offset_reset="earliest",
         stream_wait_empty=False,  # retry copies may wait minutes: a rebalance must not wait for them
         broker_commit_interval=0.5,
+        # A copy waiting in the longest tier holds its partition's commit point for that long by design:
+        # Faust's "has not committed" warning is for stalls beyond that.
+        broker_commit_livelock_soft_timeout=max(300.0, 2 * max(names.tiers.delays) + 120.0),
         producer_acks=-1,
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=settings.session_timeout_seconds / 4,
@@ -327,7 +330,9 @@ class _DueGates:
         self._paused: set[TP] = set()
 
     async def put(self, event: Event) -> None:
-        tp = event.message.tp
+        # Faust's own TP: the message carries aiokafka's TopicPartition, which Faust's pause and resume
+        # bookkeeping refuses (an assertion that crashed the fetcher once a partition was paused).
+        tp = TP(event.message.tp.topic, event.message.tp.partition)
         # Tracked from the moment it is read: a copy waiting for its due time holds the commit point.
         ticket = self._ledger.track(tp, event.message.offset)
         if ticket is None:

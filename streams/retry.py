@@ -51,6 +51,7 @@ class FailureKind(StrEnum):
     ERROR = "ERROR"
     CIRCUIT_OPEN = "CIRCUIT_OPEN"
     PARKED = "PARKED"  # the practice is parked after a 429, until ``retry_after``
+    DEFERRED = "DEFERRED"  # the practice's backlog in this worker was full; nothing was attempted
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiokafka.structs import TopicPartition
 from faust.types import TP
 
 from streams.commits import CommitLedger, Ticket
@@ -32,9 +33,11 @@ class _Consumer:
     resumed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def pause_partitions(self, tps: set[TP]) -> None:
+        assert all(type(tp) is TP for tp in tps), "Faust asserts its own TP type in its bookkeeping"
         self.paused |= tps
 
     def resume_partitions(self, tps: set[TP]) -> None:
+        assert all(type(tp) is TP for tp in tps), "Faust asserts its own TP type in its bookkeeping"
         self.paused -= tps
         self.resumed.set()
 
@@ -82,8 +85,9 @@ async def test_a_partition_with_too_many_waiting_copies_pauses_then_resumes() ->
     app = _App()
     gates = _DueGates(app, CommitLedger(), submit, high_water=2)  # type: ignore[arg-type]
     tp = TP("pms.commands.retry.1m", 3)
-    for _ in range(3):
-        await gates.put(_copy(tp, due_in=0.05))  # type: ignore[arg-type]
+    for offset in range(3):
+        # Messages carry aiokafka's TopicPartition, not Faust's TP.
+        await gates.put(_copy(TopicPartition(tp.topic, tp.partition), due_in=0.05, offset=offset))  # type: ignore[arg-type]
     assert tp in app.consumer.paused
 
     async with asyncio.timeout(5):

@@ -113,3 +113,15 @@ async def test_garbage_gets_an_error_whose_id_names_where_it_was_read(harness: H
     [again] = [s for s in await harness.feed(message) if s.topic == NAMES.errors]
     assert error.topic == NAMES.errors
     assert error.header("ce_id") == again.header("ce_id")
+
+
+async def test_a_command_deferred_again_waits_in_the_next_tier_not_round_the_shortest(
+    harness: Harness,
+) -> None:
+    read = command(CommandType.LIST_LOCATIONS)
+    [first] = await harness.feed(harness.original(read), defer=True)
+    [second] = await harness.feed(harness.as_incoming(first), defer=True)
+    [third] = await harness.feed(harness.as_incoming(second), defer=True)
+    assert [first.topic, second.topic, third.topic] == [NAMES.retries[0], NAMES.retries[1], NAMES.retries[1]]
+    assert third.hop is not None
+    assert third.hop.attempts == 0
