@@ -80,7 +80,7 @@ class WorkerSettings:
     session_timeout_seconds: float = 10.0
     # A practice with this many commands admitted (running or waiting for its slots) sends its next ones to
     # the shortest retry tier instead, so its backlog never holds the worker-wide bound.
-    practice_backlog: int = 64
+    practice_backlog: int = 128
     # On a revocation, how long commands already running may take to finish before they are cancelled
     # (and redelivered to the next owner, which reconciles any write they may have made).
     revoke_wait_seconds: float = 30.0

@@ -52,7 +52,7 @@ def worker(
             help="Commands of one practice admitted at once; beyond it they wait in the shortest retry tier, "
             "so a slow practice cannot fill --max-in-flight.",
         ),
-    ] = 64,
+    ] = 128,
     revoke_wait: Annotated[
         float,
         typer.Option(

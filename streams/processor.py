@@ -224,7 +224,9 @@ class Processor:
             return "following"
         rejection = self._circuits.rejection(command.practice_id, practice.pms, practice.circuit)
         if rejection is None and defer:
-            rejection = self._deferral(message, hop)
+            # The shortest tier: a deferred command comes back soon and takes a slot as soon as one is free;
+            # measured, waiting longer only starved the practice (deploy/bench/backlog.py).
+            rejection = Failure(ErrorCode.UNAVAILABLE, True, kind=FailureKind.DEFERRED)
         if rejection is not None:
             await self._fail(message, command, practice, rejection, attempts, entry)
             if defer:
@@ -278,16 +280,6 @@ class Processor:
             return "failed"
         await self._succeed(message, command, practice, payload, attempts)
         return "succeeded"
-
-    def _deferral(self, message: Incoming, hop: Hop | None) -> Failure:
-        """Deferred: to the shortest tier the first time, to the next one when deferred again, so a practice
-        with a deep backlog does not send its whole backlog round the shortest tier every few seconds."""
-        tier = 0
-        routes = self._settings.routes.retries
-        if hop is not None and hop.error_class == FailureKind.DEFERRED.value and message.topic in routes:
-            tier = min(routes.index(message.topic) + 1, _DEFERRAL_TIER_CAP, len(routes) - 1)
-        delay = self._settings.tiers.delays[tier]
-        return Failure(ErrorCode.UNAVAILABLE, True, retry_after=delay, kind=FailureKind.DEFERRED)
 
     def _deadline(self, command: CommandEnvelope, hop: Hop | None) -> datetime:
         """``expires_at``, or ``max_age`` after the command was first seen when it sets none (or a later one)."""
@@ -708,10 +700,6 @@ class Processor:
         else:
             del self._subjects[key]
 
-
-# Deferred copies wait at most in the second tier (1 min by default): the practice's backlog drains in order of
-# arrival at its own pace, and a deferred command should not wait ten minutes for a free slot.
-_DEFERRAL_TIER_CAP = 1
 
 _MESSAGES = {
     ErrorCode.DEADLINE_EXCEEDED: "the command's deadline passed before it could be completed",

@@ -3,7 +3,7 @@
 One practice's PMS answers in ``--slow-ms`` (its own sandbox), the others' in a few ms (another sandbox). The
 slow practice gets a burst far beyond what it can serve; then commands for the fast practices are paced in.
 The same load runs twice, side by side, on one broker: with the per-practice backlog bound
-(``--practice-backlog``, the default 64) and with it effectively off (a bound larger than the burst), and a
+(``--practice-backlog``, the default 128) and with it effectively off (a bound larger than the burst), and a
 small worker-wide bound (``--max-in-flight``) so the slow burst could fill it. It prints, for each, the fast
 practices' command-to-answer latency and how many of them were answered in time. It asserts nothing.
 
@@ -48,7 +48,7 @@ def main(
     fast_rate: Annotated[float, typer.Option(help="Pace of the fast commands, per second.")] = 30.0,
     fast_practices: Annotated[int, typer.Option(help="Fast practices.")] = 7,
     max_in_flight: Annotated[int, typer.Option(help="The worker-wide admission bound.")] = 512,
-    backlog: Annotated[int, typer.Option(help="The per-practice backlog bound under test.")] = 64,
+    backlog: Annotated[int, typer.Option(help="The per-practice backlog bound under test.")] = 128,
     timeout: Annotated[float, typer.Option(help="Seconds the fast commands may take in all.")] = 120.0,
     bootstrap_servers: Annotated[
         str | None, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Use this broker.")
