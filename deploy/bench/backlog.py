@@ -152,12 +152,14 @@ def _case(
         if not rig.wait_answers(list(rig.send(warmup)), timeout=120):
             raise RuntimeError(f"the warm-up was not answered; see {workdir}")
         before = sum(cpu_seconds(pid) or 0.0 for pid in rig.worker_pids)
+        start = time.monotonic()
         slow = rig.send(build_commands(plan(slow_commands, ["slow"]), slow_sandbox.known))
         fast = rig.send(build_commands(plan(fast_commands, fast_ids), fast_sandbox.known), rate=fast_rate)
         rig.wait_answers(list(fast), timeout=timeout)
         after = sum(cpu_seconds(pid) or 0.0 for pid in rig.worker_pids)
         latencies = [(rig.arrived[c] - fast[c]) * 1000 for c in fast if c in rig.arrived]
         slow_done = rig.answered(list(slow))
+        window = time.monotonic() - start
     finally:
         rig.stop()
     time.sleep(1)
@@ -167,7 +169,7 @@ def _case(
         f"{_percentile(latencies, 0.95):.0f}",
         f"{_percentile(latencies, 0.99):.0f}",
         f"{max(latencies, default=float('nan')):.0f}",
-        f"{slow_done}/{len(slow)}",
+        f"{slow_done}/{len(slow)} in {window:.0f} s ({slow_done / window:.1f}/s)",
         f"{after - before:.1f}",
     )
 
