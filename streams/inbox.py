@@ -9,11 +9,12 @@ Entries are plain JSON-able dicts so the Faust changelog stores them without a c
 from __future__ import annotations
 
 import base64
+from collections.abc import MutableMapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["InboxEntry", "Phase", "StoredAnswer"]
+__all__ = ["Inbox", "InboxEntry", "Phase", "StoredAnswer", "sweep"]
 
 
 class Phase(StrEnum):
@@ -85,3 +86,43 @@ class InboxEntry:
             ),
             redrive=data.get("redrive"),
         )
+
+
+class Inbox:
+    """The inbox table as entries: a mapping of command id to :class:`InboxEntry` (stored as JSON dicts)."""
+
+    def __init__(self, table: MutableMapping[str, Any]) -> None:
+        self._table = table
+
+    def get(self, command_id: str) -> InboxEntry | None:
+        raw = self._table.get(command_id)
+        return None if raw is None else InboxEntry.from_json(raw)
+
+    def __contains__(self, command_id: object) -> bool:
+        return command_id in self._table
+
+    def put(self, command_id: str, entry: InboxEntry) -> None:
+        if entry.redrive is None:  # a redriven command keeps its redrive id to the end, so a repeat replays
+            previous = self._table.get(command_id)
+            if previous and previous.get("redrive"):
+                entry = entry.moved(redrive=previous["redrive"])
+        self._table[command_id] = entry.to_json()
+
+    def redrive_of(self, command_id: str) -> str | None:
+        stored = self._table.get(command_id)
+        return stored.get("redrive") if stored else None
+
+
+def sweep(table: Any, cutoff: float) -> int:
+    """Drop entries older than ``cutoff`` (epoch seconds) from a Faust table, outside any event.
+
+    Outside an event Faust cannot tell which changelog partition a deletion belongs to, so the entry names its
+    own: the deletion goes straight to the store and to that partition's changelog.
+    """
+    expired = [
+        (key, value) for key, value in table.items() if value and float(value.get("since", 0)) < cutoff
+    ]
+    for key, value in expired:
+        table.data.pop(key, None)
+        table.send_changelog(int(value["partition"]), key, None, value_serializer="raw")
+    return len(expired)

@@ -2,7 +2,7 @@
 
 Every line, ours and the libraries' (Faust, mode, aiokafka, librdkafka), goes through :class:`KeyValueFormatter`::
 
-    ts=2026-12-02T04:15:28.319Z level=INFO logger=streams.processor msg="retry scheduled" command_id=7f3c tier=1 topic=pms.commands partition=2 offset=41 practice_id=smile-nyc
+    ts=2026-12-02T04:15:28.319Z level=INFO logger=streams.pipeline msg="retry scheduled" command_id=7f3c tier=1 topic=pms.commands partition=2 offset=41 practice_id=smile-nyc
 
 - Our own messages are already ``words key=value ...``: the words become ``msg``, the pairs stay pairs.
 - Anything else (Faust's free text, its multi-line tables) becomes one quoted, escaped ``msg``: a line never breaks.
@@ -181,7 +181,7 @@ def _type_name(exc: BaseException) -> str:
 
 
 def _frames(tb: TracebackType | None) -> str:
-    """``streams/processor.py:160 handle > adapters/http/client.py:88 send``: outermost first, as Python prints."""
+    """``streams/pipeline.py:160 handle > adapters/http/client.py:88 send``: outermost first, as Python prints."""
     return " > ".join(f"{_short_path(f.filename)}:{f.lineno} {f.name}" for f in traceback.extract_tb(tb))
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from streams import cloudevents as ce
 from streams.hops import Hop, read_hop
 
-__all__ = ["REDRIVE", "DeadLetter", "read_dead_letter", "redrive_copy", "redrive_id"]
+__all__ = ["REDRIVE", "DeadLetterRecord", "read_dead_letter", "redrive_copy", "redrive_id"]
 
 REDRIVE = "pms-redrive"
 _JOURNEY = "pms-"
@@ -25,7 +25,7 @@ Headers = Sequence[tuple[str, bytes | None]]
 
 
 @dataclass(frozen=True)
-class DeadLetter:
+class DeadLetterRecord:
     """What a dead letter says about itself, from its headers alone (its value is never decoded here)."""
 
     partition: int
@@ -36,8 +36,10 @@ class DeadLetter:
     hop: Hop | None
 
 
-def read_dead_letter(partition: int, offset: int, key: bytes | None, headers: Headers | None) -> DeadLetter:
-    return DeadLetter(
+def read_dead_letter(
+    partition: int, offset: int, key: bytes | None, headers: Headers | None
+) -> DeadLetterRecord:
+    return DeadLetterRecord(
         partition=partition,
         offset=offset,
         key=key,

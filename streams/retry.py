@@ -17,11 +17,11 @@ from enum import StrEnum
 from adapters.errors import ErrorCode
 
 __all__ = [
-    "Answer",
     "DeadLetter",
     "Decision",
     "Failure",
     "FailureKind",
+    "GiveUp",
     "Retry",
     "RetryTiers",
     "decide",
@@ -65,7 +65,7 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class Answer:
+class GiveUp:
     """Answer with an error event now: permanent, or nothing left to try within the deadline."""
 
     code: ErrorCode
@@ -83,7 +83,7 @@ class DeadLetter:
     code: ErrorCode
 
 
-Decision = Answer | Retry | DeadLetter
+Decision = GiveUp | Retry | DeadLetter
 
 
 def pick_tier(wait: float, tiers: RetryTiers, *, at_least: int = 0) -> int:
@@ -108,7 +108,7 @@ def decide(
     in the tier that covers the remaining open (or parked) time and keeps its attempt count.
     """
     if not failure.retryable:
-        return Answer(failure.code)
+        return GiveUp(failure.code)
     burnt = failure.kind is FailureKind.ERROR
     if burnt and attempts >= tiers.max_attempts:
         return DeadLetter(failure.code)
@@ -119,5 +119,5 @@ def decide(
         wait = max(tiers.delays[tier], failure.retry_after)
     due_at = now + timedelta(seconds=wait)
     if expires_at is not None and due_at >= expires_at:
-        return Answer(ErrorCode.DEADLINE_EXCEEDED)
+        return GiveUp(ErrorCode.DEADLINE_EXCEEDED)
     return Retry(tier=tier, due_at=due_at, attempts=attempts)

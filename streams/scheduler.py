@@ -6,7 +6,7 @@ Two bounds keep one practice from holding up the others:
 
 - a worker-wide bound on admitted jobs (memory; the back-pressure on the consumer loop);
 - a per-practice **backlog** bound: once a practice has that many jobs admitted (a slow PMS, a burst), its
-  next job runs as its ``overflow`` instead, which takes no practice slot: the processor sends the command to
+  next job runs as its ``overflow`` instead, which takes no practice slot: the pipeline sends the command to
   a retry tier to come back later (no attempt burnt). So a slow practice holds at most its backlog of the
   worker-wide bound, and other practices' commands go past it.
 

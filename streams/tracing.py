@@ -14,16 +14,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.trace import Span, SpanKind, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
-__all__ = ["configure_tracing", "consumer_span", "inject", "producer_span", "tracer"]
+if TYPE_CHECKING:
+    from adapters.errors import ErrorCode
+    from streams.circuit import Transition
+    from streams.outcome import Outcome
+    from streams.received import Received
+
+__all__ = ["TracingObserver", "configure_tracing", "consumer_span", "inject", "producer_span", "tracer"]
 
 _TRACE_HEADERS = ("traceparent", "tracestate")
 _NAME = "pms-relay"
@@ -102,5 +108,63 @@ def inject(headers: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     """``headers`` with the current trace context in place of any they carried."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier, context=otel_context.get_current())
-    kept = [(k, v) for k, v in headers if k not in _TRACE_HEADERS]
-    return kept + [(k, v.encode()) for k, v in carrier.items() if k in _TRACE_HEADERS]
+    context = [(k, v.encode()) for k, v in carrier.items() if k in _TRACE_HEADERS]
+    if not context:  # no current span: the context the headers carry stands
+        return list(headers)
+    return [(k, v) for k, v in headers if k not in _TRACE_HEADERS] + context
+
+
+class TracingObserver:
+    """The observer seam as spans: a CONSUMER span per message handled, a PRODUCER span per event sent, the
+    outcome and error code as attributes of the consumer span."""
+
+    def __init__(self, consumer_group: str) -> None:
+        self._group = consumer_group
+
+    @contextmanager
+    def handling(self, received: Received) -> Iterator[None]:
+        message = received.message
+        attributes: dict[str, Any] = {
+            "messaging.consumer.group.name": self._group,
+            "messaging.destination.partition.id": str(message.partition),
+            "messaging.kafka.offset": message.offset,
+        }
+        command = received.command
+        if command is not None:
+            attributes |= {
+                "messaging.message.id": str(command.command_id),
+                "messaging.kafka.message.key": command.practice_id,
+                "pms.command_type": command.command_type.value,
+                "pms.practice_id": command.practice_id,
+            }
+        with consumer_span(message.topic, message.headers, attributes):
+            yield
+
+    def finished(self, received: Received, outcome: Outcome, code: ErrorCode | None) -> None:
+        span = trace.get_current_span()
+        span.set_attribute("pms.outcome", outcome.value)
+        if code is not None:
+            span.set_attribute("pms.error_code", code.value)
+
+    def crashed(self, received: Received, exception_type: str) -> None:
+        span = trace.get_current_span()
+        span.set_status(Status(StatusCode.ERROR, exception_type))
+        span.add_event("exception", {"exception.type": exception_type})
+
+    def pms_called(self, received: Received, pms: str, seconds: float, code: ErrorCode | None) -> None:
+        pass  # the adapters' HTTP layer makes the CLIENT spans
+
+    def retry_scheduled(self, received: Received, tier: int, code: ErrorCode) -> None:
+        trace.get_current_span().set_attribute("pms.retry.tier", tier)
+
+    def dead_lettered(self, received: Received, code: ErrorCode) -> None:
+        trace.get_current_span().add_event("dead_lettered", {"pms.error_code": code.value})
+
+    def circuit_changed(self, transition: Transition) -> None:
+        pass  # published as an alert event; outside any command's trace
+
+    @contextmanager
+    def sending(self, topic: str, received: Received | None) -> Iterator[None]:
+        attributes = {"messaging.message.id": received.command_id} if received and received.command else {}
+        with producer_span(topic, attributes):
+            yield

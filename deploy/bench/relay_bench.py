@@ -48,11 +48,7 @@ class Load:
     timeout: float
     log_level: str
     profile: bool
-    worker_module: str
     send_rate: float = 0.0  # commands/s; 0 sends the whole burst at once
-
-
-_WORKER_MODULES = {"none": "cli", "coalesced-flush": "deploy.bench.coalesced_worker"}
 
 
 def _ints(text: str) -> list[int]:
@@ -84,9 +80,6 @@ def main(
     profile: Annotated[
         bool, typer.Option(help="Run workers under pyinstrument (must be installed).")
     ] = False,
-    experiment: Annotated[
-        str, typer.Option(help="'none', or 'coalesced-flush' (see deploy/bench/coalesced_worker.py).")
-    ] = "none",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures here.")] = None,
     send_rate: Annotated[
         float,
@@ -96,8 +89,6 @@ def main(
     ] = 0.0,
 ) -> None:
     """Run every (latency, workers) case and print one table."""
-    if experiment not in _WORKER_MODULES:
-        raise typer.BadParameter(f"unknown experiment {experiment!r}; one of {', '.join(_WORKER_MODULES)}")
     load = Load(
         commands,
         practices,
@@ -108,7 +99,6 @@ def main(
         timeout,
         log_level,
         profile,
-        _WORKER_MODULES[experiment],
         send_rate,
     )
     root = workdir or Path(tempfile.mkdtemp(prefix="relay-bench-"))
@@ -170,7 +160,6 @@ def _run_case(
         partitions=load.partitions,
         log_level=load.log_level,
         profile=load.profile,
-        worker_module=load.worker_module,
     )
     rig.start(workers)
     try:

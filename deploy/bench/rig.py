@@ -43,7 +43,6 @@ class Rig:
     env: dict[str, str] = field(default_factory=dict)  # secrets the registry references
     partitions: int = 6
     log_level: str = "info"
-    worker_module: str = "cli"  # or an experiment's launcher, e.g. deploy.bench.coalesced_worker
     profile: bool = False  # run workers under pyinstrument (a session file in workdir, written at stop)
     worker_args: tuple[str, ...] = ()  # more `pms-relay worker` options, e.g. ("--practice-backlog", "64")
 
@@ -106,7 +105,7 @@ class Rig:
         session = str(self.workdir / f"worker-{index}.pyisession")
         profiler = ["-m", "pyinstrument", "-r", "session", "-o", session]
         args = [
-            sys.executable, *(profiler if self.profile else []), "-m", self.worker_module, "worker",
+            sys.executable, *(profiler if self.profile else []), "-m", "cli", "worker",
             "--config", str(self.workdir / "practices.yaml"),
             "--bootstrap-servers", self.bootstrap,
             "--prefix", self.topics.prefix,

@@ -8,11 +8,11 @@ import pytest
 
 from adapters.errors import ErrorCode
 from streams.retry import (
-    Answer,
     DeadLetter,
     Decision,
     Failure,
     FailureKind,
+    GiveUp,
     Retry,
     RetryTiers,
     decide,
@@ -32,16 +32,16 @@ def at(seconds: float) -> datetime:
     ("failure", "attempts", "expires_at", "expected"),
     [
         pytest.param(
-            Failure(ErrorCode.VALIDATION, False), 1, None, Answer(ErrorCode.VALIDATION), id="permanent"
+            Failure(ErrorCode.VALIDATION, False), 1, None, GiveUp(ErrorCode.VALIDATION), id="permanent"
         ),
         pytest.param(
-            Failure(ErrorCode.CONFLICT, False), 3, None, Answer(ErrorCode.CONFLICT), id="permanent-late"
+            Failure(ErrorCode.CONFLICT, False), 3, None, GiveUp(ErrorCode.CONFLICT), id="permanent-late"
         ),
         pytest.param(UNAVAILABLE, 1, None, Retry(0, at(10), 1), id="first-failure-tier0"),
         pytest.param(UNAVAILABLE, 2, None, Retry(1, at(60), 2), id="second-failure-tier1"),
         pytest.param(UNAVAILABLE, 3, None, Retry(2, at(600), 3), id="third-failure-tier2"),
         pytest.param(UNAVAILABLE, 4, None, DeadLetter(ErrorCode.UNAVAILABLE), id="exhausted"),
-        pytest.param(UNAVAILABLE, 1, at(5), Answer(ErrorCode.DEADLINE_EXCEEDED), id="deadline-before-due"),
+        pytest.param(UNAVAILABLE, 1, at(5), GiveUp(ErrorCode.DEADLINE_EXCEEDED), id="deadline-before-due"),
         pytest.param(UNAVAILABLE, 1, at(11), Retry(0, at(10), 1), id="deadline-after-due"),
         pytest.param(
             Failure(ErrorCode.RATE_LIMITED, True, retry_after=30.0),

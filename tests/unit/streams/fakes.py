@@ -48,9 +48,12 @@ from streams.envelopes import (
     ValidateConnectionPayload,
 )
 from streams.hops import Hop, read_hop
-from streams.processor import Incoming, Processor, ProcessorSettings, Routes
+from streams.outbound import Routes
+from streams.pipeline import Pipeline, PipelineSettings
+from streams.received import Incoming, read
 from streams.registry import Registry, parse_registry
 from streams.retry import RetryTiers
+from streams.tracing import TracingObserver
 from topology import TopicNames
 
 CODEC = Codec()
@@ -343,8 +346,8 @@ class Harness:
             EAGLESOFT: FakeAdapter(PmsKind.EAGLESOFT),
         }
         self.board = CircuitBoard(self.circuit_table, notify=self.transitions.append, clock=self.clock)
-        self.processor = Processor(
-            settings=ProcessorSettings(
+        self.pipeline = Pipeline(
+            settings=PipelineSettings(
                 routes=ROUTES,
                 tiers=self.tiers,
                 reconcile_grace_seconds=self.reconcile_grace_seconds,
@@ -357,6 +360,7 @@ class Harness:
             subjects=self.subjects,
             circuits=self.board,
             outbox=self.outbox,
+            observer=TracingObserver("pms-relay"),
             clock=self.clock,
         )
         self._offsets = itertools.count(100)
@@ -383,7 +387,7 @@ class Harness:
     async def feed(self, message: Incoming, *, defer: bool = False) -> list[Sent]:
         """Handle ``message``; return what it sent, and keep its retry copies pending."""
         before = len(self.outbox.sent)
-        await self.processor.handle(message, self.processor.decode(message), defer=defer)
+        await self.pipeline.handle(read(message, CODEC), defer=defer)
         sent = self.outbox.sent[before:]
         self.pending += [s for s in sent if s.topic in NAMES.retries]
         return sent

@@ -11,8 +11,8 @@ from aiokafka.structs import TopicPartition
 from faust.types import TP
 
 from streams.commits import CommitLedger, Ticket
+from streams.due_gates import DueGates
 from streams.hops import Hop, Origin, write_hop
-from topology import _DueGates
 
 
 @dataclass
@@ -63,7 +63,7 @@ async def test_a_copy_waits_for_its_due_time_without_holding_up_another_partitio
         if len(submitted) == 2:
             both.set()
 
-    gates = _DueGates(_App(), CommitLedger(), submit, high_water=10)  # type: ignore[arg-type]
+    gates = DueGates(_App(), CommitLedger(), submit, high_water=10)  # type: ignore[arg-type]
     later, now = TP("pms.commands.retry.10s", 0), TP("pms.commands.retry.10s", 1)
     waiting = _copy(later, due_in=0.3)
     await gates.put(waiting)  # type: ignore[arg-type]
@@ -83,7 +83,7 @@ async def test_a_partition_with_too_many_waiting_copies_pauses_then_resumes() ->
         ticket.finish()
 
     app = _App()
-    gates = _DueGates(app, CommitLedger(), submit, high_water=2)  # type: ignore[arg-type]
+    gates = DueGates(app, CommitLedger(), submit, high_water=2)  # type: ignore[arg-type]
     tp = TP("pms.commands.retry.1m", 3)
     for offset in range(3):
         # Messages carry aiokafka's TopicPartition, not Faust's TP.
@@ -101,7 +101,7 @@ async def test_waiting_copies_hold_the_commit_point_and_a_revocation_leaves_them
         ticket.finish()
 
     ledger = CommitLedger()
-    gates = _DueGates(_App(), ledger, submit, high_water=100)  # type: ignore[arg-type]
+    gates = DueGates(_App(), ledger, submit, high_water=100)  # type: ignore[arg-type]
     tp = TP("pms.commands.retry.10s", 1)
     for offset in range(40, 45):
         await gates.put(_copy(tp, due_in=60, offset=offset))  # type: ignore[arg-type]

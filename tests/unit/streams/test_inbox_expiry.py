@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from topology import _expire
+from streams.inbox import sweep
 
 
 class _Table(dict[str, Any]):
-    """The two things ``_expire`` uses of a Faust table besides reading: its store and its changelog."""
+    """The two things ``sweep`` uses of a Faust table besides reading: its store and its changelog."""
 
     def __init__(self, entries: dict[str, Any]) -> None:
         super().__init__(entries)
@@ -27,6 +27,6 @@ def test_old_entries_are_dropped_and_tombstoned_in_their_partition() -> None:
             "older": {"phase": "SCHEDULED", "since": 5.0, "partition": 0},
         }
     )
-    _expire(table, cutoff=500.0)
+    sweep(table, cutoff=500.0)
     assert set(table) == {"fresh"}
     assert sorted(table.tombstones) == [(0, "older", None), (4, "old", None)]

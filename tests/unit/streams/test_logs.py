@@ -26,7 +26,7 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 def record(
-    msg: str, *args: object, name: str = "streams.processor", exc_info: ExcInfo | None = None
+    msg: str, *args: object, name: str = "streams.pipeline", exc_info: ExcInfo | None = None
 ) -> logging.LogRecord:
     entry = logging.LogRecord(name, logging.INFO, "/x.py", 1, msg, args or None, exc_info)
     entry.created, entry.msecs = 1796184928.319, 319.0
@@ -44,7 +44,7 @@ def tail(line: str) -> str:
 
 def test_the_line_starts_with_utc_time_in_milliseconds_level_and_logger() -> None:
     assert formatted("worker starting practices=%s", 2) == (
-        'ts=2026-12-02T04:15:28.319Z level=INFO logger=streams.processor msg="worker starting" practices=2'
+        'ts=2026-12-02T04:15:28.319Z level=INFO logger=streams.pipeline msg="worker starting" practices=2'
     )
 
 
@@ -293,4 +293,4 @@ def test_configure_logging_sends_every_record_to_stderr_through_the_formatter(
 def test_configure_logging_honours_the_level(root_logging: logging.Logger) -> None:
     configure_logging("warning")
     assert root_logging.level == logging.WARNING
-    assert not logging.getLogger("streams.processor").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("streams.pipeline").isEnabledFor(logging.INFO)

@@ -1,4 +1,4 @@
-"""Circuit breakers and 429 parking as the processor uses them: state lives in the table dict."""
+"""Circuit breakers and 429 parking as the pipeline uses them: state lives in the table dict."""
 
 from __future__ import annotations
 

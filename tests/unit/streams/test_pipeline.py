@@ -32,7 +32,9 @@ from streams.envelopes import (
     PatientList,
 )
 from streams.inbox import InboxEntry, Phase
+from streams.received import read
 from tests.unit.streams.fakes import (
+    CODEC,
     DENTRIX,
     EAGLESOFT,
     LAST,
@@ -379,7 +381,7 @@ async def test_a_transient_failure_while_reconciling_is_retried(harness: Harness
     assert len(harness.pending) == 1
 
 
-# -- bugs in the code below the processor ----------------------------------------------------------------
+# -- bugs in the code below the pipeline ----------------------------------------------------------------
 
 
 async def test_a_non_pms_exception_is_answered_internal_and_dead_lettered(harness: Harness) -> None:
@@ -521,5 +523,5 @@ async def test_handle_never_raises_even_when_nothing_can_be_sent(
         harness.original(command(CommandType.CREATE_PATIENT)),
         harness.raw(b"junk"),
     ):
-        await harness.processor.handle(message, harness.processor.decode(message))
+        await harness.pipeline.handle(read(message, CODEC))
     assert "could not answer an internal error" in caplog.text
