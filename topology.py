@@ -38,6 +38,7 @@ from streams.due_gates import DueGates
 from streams.handover import Handover
 from streams.inbox import sweep
 from streams.intake import Intake
+from streams.kafka_settings import KafkaSettings
 from streams.observer import Observer
 from streams.outbound import Routes
 from streams.outbox import FaustOutbox
@@ -52,7 +53,8 @@ __all__ = ["Topology", "WorkerSettings", "build"]
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    bootstrap_servers: str = "localhost:9092"
+    # Where the cluster is and how to log into it (streams/kafka_settings.py: the KAFKA_* variables).
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
     app_id: str = "pms-relay"
     topics: TopicNames = field(default_factory=TopicNames)
     partitions: int = 6
@@ -102,7 +104,8 @@ def build(
     observer = observer or TracingObserver(settings.app_id)
     app = faust.App(
         settings.app_id,
-        broker=f"kafka://{settings.bootstrap_servers}",
+        broker=settings.kafka.faust_broker(),
+        broker_credentials=settings.kafka.faust_credentials(),
         store="memory://",  # tables are rebuilt from their changelogs at start
         topic_partitions=settings.partitions,
         topic_replication_factor=1,

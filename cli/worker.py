@@ -22,7 +22,12 @@ def worker(
         "practices.yaml"
     ),
     bootstrap_servers: Annotated[
-        str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers.")
+        str,
+        typer.Option(
+            envvar="KAFKA_BOOTSTRAP_SERVERS",
+            help="Kafka bootstrap servers. Security: the KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_* "
+            "variables (deploy/README.md).",
+        ),
     ] = "localhost:9092",
     prefix: Annotated[str, typer.Option(envvar="PMS_RELAY_TOPIC_PREFIX", help="Topic name prefix.")] = "",
     app_id: Annotated[
@@ -87,6 +92,8 @@ def worker(
     """Consume commands, call the practices' PMSs, answer. Stop with SIGTERM or Ctrl-C."""
     from confluent_kafka import KafkaException
 
+    from streams.kafka_access import KafkaAccessError
+    from streams.kafka_settings import KafkaSettings, KafkaSettingsError
     from streams.logs import configure_logging
     from streams.registry import RegistryError, load_registry
     from streams.retry import RetryTiers
@@ -101,21 +108,22 @@ def worker(
         retention_ms = parse_retention(inbox_retention)
         if retention_ms < 0:
             raise ValueError("the inbox retention must be finite")
-    except (RegistryError, ValueError) as exc:
+        kafka = KafkaSettings.from_env(bootstrap_servers=bootstrap_servers)
+    except (RegistryError, KafkaSettingsError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     names = TopicNames(prefix=prefix, tiers=tiers)
     try:
-        count = _prepare_topics(bootstrap_servers, names, app_id, partitions)
-    except TopicLayoutError as exc:
+        count = _prepare_topics(kafka, names, app_id, partitions)
+    except (TopicLayoutError, KafkaAccessError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except KafkaException as exc:
-        typer.echo(f"error: cannot reach Kafka at {bootstrap_servers}: {exc.args[0]}", err=True)
+        typer.echo(f"error: cannot reach Kafka ({kafka.describe()}): {exc.args[0]}", err=True)
         raise typer.Exit(2) from exc
     configure_tracing()
     settings = WorkerSettings(
-        bootstrap_servers=bootstrap_servers,
+        kafka=kafka,
         app_id=app_id,
         topics=names,
         partitions=count,
@@ -130,7 +138,11 @@ def worker(
     )
     topology = build(settings, registry)
     logging.getLogger(__name__).info(
-        "worker starting practices=%s pid=%s topics=%s", len(registry), os.getpid(), settings.topics.commands
+        "worker starting practices=%s pid=%s topics=%s kafka=%s",
+        len(registry),
+        os.getpid(),
+        settings.topics.commands,
+        kafka.describe(),
     )
     import faust
 
@@ -145,22 +157,27 @@ class TopicLayoutError(Exception):
     """The cluster's topics cannot carry this worker: co-partitioned topics disagree on their partition count."""
 
 
-def _prepare_topics(bootstrap_servers: str, names: object, app_id: str, partitions: int | None) -> int:
-    """Create any missing topic and return the partition count to run with (see :func:`_adopt_layout`)."""
-    with _admin_client(bootstrap_servers) as admin:
+def _prepare_topics(kafka: object, names: object, app_id: str, partitions: int | None) -> int:
+    """Check that the cluster lets us in (a refused password fails here, at once, naming the setting), then
+    create any missing topic and return the partition count to run with (see :func:`_adopt_layout`)."""
+    from streams.kafka_access import check_access
+    from streams.kafka_settings import KafkaSettings
+
+    assert isinstance(kafka, KafkaSettings)
+    check_access(kafka)
+    with _admin_client(kafka) as admin:
         return _adopt_layout(admin, names, app_id, partitions)
 
 
 @contextlib.contextmanager
-def _admin_client(bootstrap_servers: str) -> Iterator[Any]:
+def _admin_client(kafka: Any) -> Iterator[Any]:
     """An admin client whose librdkafka lines go through our logging, not straight to stderr.
 
     librdkafka queues the lines it hands to a logger until a poll serves them: the last poll on the way out.
     """
     from confluent_kafka.admin import AdminClient
 
-    conf: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "logger": logging.getLogger("librdkafka")}
-    admin = AdminClient(conf)
+    admin = AdminClient(kafka.confluent(logger=logging.getLogger("librdkafka")))
     try:
         yield admin
     finally:
