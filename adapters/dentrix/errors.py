@@ -16,7 +16,7 @@ from adapters.errors import (
     RateLimited,
     Unauthorized,
 )
-from adapters.http.mapping import describe_request, parse_retry_after, status_error_type
+from adapters.http.errors import describe_request, parse_retry_after, status_error_type
 
 __all__ = ["error_type", "map_ascend_error", "vendor_error_code"]
 

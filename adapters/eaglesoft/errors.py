@@ -32,7 +32,7 @@ from adapters.errors import (
     ValidationFailed,
     WriteFailed,
 )
-from adapters.http.mapping import describe_request, parse_retry_after, status_error_type
+from adapters.http.errors import describe_request, parse_retry_after, status_error_type
 
 __all__ = ["error_type", "map_eaglesoft_error", "vendor_error_code", "write_failure"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from adapters.http.auth import Token, TokenCache, TokenSource
 from adapters.http.cache import StaticCache
 from adapters.http.client import PMSHttpClient, bearer_auth
-from adapters.http.mapping import (
+from adapters.http.errors import (
     ErrorMapper,
     default_error_mapper,
     map_response,

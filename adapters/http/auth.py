@@ -17,7 +17,7 @@ from typing import Protocol
 import httpx
 
 from adapters.errors import PMSError
-from adapters.http.mapping import map_transport_errors
+from adapters.http.errors import map_transport_errors
 
 __all__ = ["Token", "TokenCache", "TokenSource"]
 

@@ -26,7 +26,7 @@ from tenacity import AsyncRetrying, RetryCallState, stop_never
 from adapters import deadline
 from adapters.errors import PMSError, PMSTimeout
 from adapters.http.auth import TokenCache
-from adapters.http.mapping import ROUTE_EXTENSION, ErrorMapper, map_response, map_transport_errors
+from adapters.http.errors import ROUTE_EXTENSION, ErrorMapper, map_response, map_transport_errors
 from adapters.http.paths import path
 from adapters.http.ratelimit import PracticeRateLimiter
 from adapters.http.retry import Jitter, RetryPolicy, equal_jitter, fits_deadline, next_delay, should_retry

@@ -1,4 +1,4 @@
-"""Status, Retry-After and transport-exception mapping, one row per case."""
+"""Status, Retry-After and transport-exception translation, one row per case."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from adapters.errors import (
     Unavailable,
     ValidationFailed,
 )
-from adapters.http.mapping import (
+from adapters.http.errors import (
     ROUTE_EXTENSION,
     default_error_mapper,
     describe_request,
