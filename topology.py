@@ -102,32 +102,7 @@ def build(
     names = settings.topics
     codec = codec or Codec()
     observer = observer or TracingObserver(settings.app_id)
-    app = faust.App(
-        settings.app_id,
-        broker=settings.kafka.faust_broker(),
-        broker_credentials=settings.kafka.faust_credentials(),
-        store="memory://",  # tables are rebuilt from their changelogs at start
-        topic_partitions=settings.partitions,
-        topic_replication_factor=1,
-        consumer_auto_offset_reset="earliest",
-        stream_wait_empty=False,  # retry copies may wait minutes: a rebalance must not wait for them
-        broker_commit_interval=0.5,
-        # A copy waiting in the longest tier holds its partition's commit point for that long by design:
-        # Faust's "has not committed" warning is for stalls beyond that.
-        broker_commit_livelock_soft_timeout=max(300.0, 2 * max(names.tiers.delays) + 120.0),
-        producer_acks=-1,
-        broker_session_timeout=settings.session_timeout_seconds,
-        broker_heartbeat_interval=settings.session_timeout_seconds / 4,
-        web_enabled=settings.web_port is not None,
-        web_port=settings.web_port or 6066,
-        web_bind=settings.web_host,
-        web_host=settings.web_host,
-        # Faust's table and router pages would serve inbox entries (answers with patient data) to anyone who
-        # can reach the port: never on.
-        web_tables_enabled=False,
-        web_router_enabled=False,
-        web_graph_enabled=False,
-    )
+    app = _faust_app(settings)
 
     # Offsets are committed by the ledger, never past an unfinished message. Set before the first topic is
     # declared: topics reach the transport through the conductor.
@@ -206,3 +181,34 @@ def build(
 
     app.on_before_shutdown.connect(on_shutdown)  # type: ignore[arg-type]
     return Topology(app=app, pipeline=pipeline, scheduler=scheduler, adapters=adapters, ledger=ledger)
+
+
+def _faust_app(settings: WorkerSettings) -> faust.App:
+    """The Faust app and the settings that the guarantees depend on (each one says why)."""
+    names = settings.topics
+    return faust.App(
+        settings.app_id,
+        broker=settings.kafka.faust_broker(),
+        broker_credentials=settings.kafka.faust_credentials(),
+        store="memory://",  # tables are rebuilt from their changelogs at start
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        stream_wait_empty=False,  # retry copies may wait minutes: a rebalance must not wait for them
+        broker_commit_interval=0.5,
+        # A copy waiting in the longest tier holds its partition's commit point for that long by design:
+        # Faust's "has not committed" warning is for stalls beyond that.
+        broker_commit_livelock_soft_timeout=max(300.0, 2 * max(names.tiers.delays) + 120.0),
+        producer_acks=-1,
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=settings.session_timeout_seconds / 4,
+        web_enabled=settings.web_port is not None,
+        web_port=settings.web_port or 6066,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        # Faust's table and router pages would serve inbox entries (answers with patient data) to anyone who
+        # can reach the port: never on.
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_graph_enabled=False,
+    )
