@@ -112,6 +112,7 @@ class ChaosRun:
         self._eaglesoft = eaglesoft
         self._progress = progress
         self._workers: dict[int, subprocess.Popen[bytes]] = {}  # RelaySystem's worker index -> process
+        self._started = 0
         self._cpu: dict[int, float | None] = {}  # worker index -> CPU seconds, read before it exited
         self.notes: list[str] = []
 
@@ -216,9 +217,8 @@ class ChaosRun:
         return result
 
     def _start_worker(self, system: RelaySystem) -> int:
-        worker = system.start_worker()
-        index = len(self._workers)
-        self._workers[index] = worker
+        index, self._started = self._started, self._started + 1  # RelaySystem numbers workers in start order
+        self._workers[index] = system.start_worker()
         return index
 
     def _kill(
@@ -236,8 +236,15 @@ class ChaosRun:
         at = time.monotonic()
         system.kill_worker(victim, sig=signal.SIGKILL)
         self._progress(f"SIGKILLed worker {victim} (slot {slot}) after {sender.handed} messages; restarting")
-        slots[slot] = self._start_worker(system)
-        return Kill(slot=slot, worker=victim, at=at, cpu_s=cpu, ready_after_s=time.monotonic() - at)
+        kill = Kill(slot=slot, worker=victim, at=at, cpu_s=cpu)
+        try:
+            slots[slot] = self._start_worker(system)
+        except AssertionError as exc:  # the run goes on with the workers left: its verdict still holds
+            tail = system.worker_log(self._started - 1).splitlines()[-3:]
+            self.notes.append(f"the replacement for worker {victim} did not start ({exc}): {tail}")
+            return kill
+        kill.ready_after_s = time.monotonic() - at
+        return kill
 
     def _expected(self, workload: Workload, sender: Sender) -> set[str]:
         """What must be answered: every delivered command's id, every delivered malformed message's ce_id."""
@@ -318,7 +325,7 @@ class ChaosRun:
         sandboxes: dict[str, AdminApi] = {
             s.practice_id: self._eaglesoft if s.vendor == "eaglesoft" else self._dentrix for s in cast.stages
         }
-        logs = [system.worker_log(i) for i in range(len(self._workers))]
+        logs = [system.worker_log(i) for i in range(self._started)]
         return evidence.gather(system, verdict.problems, places, logs, sandboxes)
 
 
