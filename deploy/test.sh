@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 if [[ ! -x .venv/bin/python ]]; then
     python3 -m venv .venv
 fi
-.venv/bin/pip install -q -e ".[dev]" --config-settings editable_mode=compat
+.venv/bin/pip install -q -e ".[dev,test]" --config-settings editable_mode=compat
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
