@@ -31,6 +31,7 @@ from deploy.local.errors import BrokerFailed, LocalKafkaError, PortInUse
 from deploy.local.jars import default_cache_root, fetch_jars
 from deploy.local.java import find_java
 from deploy.local.ports import free_ports, port_answers, port_is_free
+from deploy.local.security import BrokerSecurity, ScramUser, format_arguments
 
 __all__ = ["DEFAULT_KAFKA_VERSION", "BrokerStatus", "LocalKafka", "ProgressFn", "ping", "start_ephemeral"]
 
@@ -73,6 +74,10 @@ class LocalKafka:
         heap: str = "512m",
         die_with_parent: bool = False,
         progress: ProgressFn = None,
+        node_id: int = 1,
+        voters: str | None = None,
+        cluster_id: str | None = None,
+        security: BrokerSecurity | None = None,
     ) -> None:
         self.version = version
         self.data_dir = (data_dir or default_cache_root() / "local-kafka").resolve()
@@ -84,10 +89,27 @@ class LocalKafka:
         self._die_with_parent = die_with_parent
         self._progress = progress
         self._proc: subprocess.Popen[bytes] | None = None
+        # A quorum's nodes share one cluster id and voter set; a node alone makes up its own.
+        self.node_id = node_id
+        self.voters = voters
+        self.cluster_id = cluster_id
+        self.security = security
 
     @property
     def bootstrap_servers(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def sasl_bootstrap_servers(self) -> str:
+        """The SASL_SSL (SCRAM-SHA-512) listener; only with ``security``."""
+        assert self.security is not None, "this broker has no secure listeners"
+        return f"{self.host}:{self.security.sasl_port}"
+
+    @property
+    def mtls_bootstrap_servers(self) -> str:
+        """The SSL listener that requires a client certificate; only with ``security``."""
+        assert self.security is not None, "this broker has no secure listeners"
+        return f"{self.host}:{self.security.mtls_port}"
 
     @property
     def _props_path(self) -> Path:
@@ -196,7 +218,10 @@ class LocalKafka:
             self.host, self.port = address
 
     def _check_ports(self) -> None:
-        for port in (self.port, self.controller_port):
+        ports = [self.port, self.controller_port]
+        if self.security is not None:
+            ports += [self.security.sasl_port, self.security.mtls_port]
+        for port in ports:
             if not port_is_free(self.host, port):
                 raise PortInUse(
                     f"port {port} on {self.host} is in use by another process: stop it, or choose other ports "
@@ -208,7 +233,13 @@ class LocalKafka:
         self._logs.mkdir(parents=True, exist_ok=True)
         self._check_version()
         props = config.broker_properties(
-            log_dir=log_dir, host=self.host, port=self.port, controller_port=self.controller_port
+            log_dir=log_dir,
+            host=self.host,
+            port=self.port,
+            controller_port=self.controller_port,
+            node_id=self.node_id,
+            voters=self.voters,
+            security=self.security,
         )
         self._props_path.write_text(config.render_properties(props))
         if not (log_dir / "meta.properties").exists():
@@ -227,7 +258,14 @@ class LocalKafka:
 
     def _format(self, java: Path, jars: Path) -> None:
         cmd = [*self._java_cmd(java, jars), "kafka.tools.StorageTool", "format"]
-        cmd += ["-t", config.new_cluster_id(), "-c", str(self._props_path), "--ignore-formatted"]
+        cmd += [
+            "-t",
+            self.cluster_id or config.new_cluster_id(),
+            "-c",
+            str(self._props_path),
+            "--ignore-formatted",
+        ]
+        cmd += format_arguments(self.security)
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
             output = "\n".join((done.stdout + done.stderr).splitlines()[-20:])
@@ -287,12 +325,23 @@ def start_ephemeral(
     timeout: float = 90.0,
     attempts: int = 3,
     progress: ProgressFn = None,
+    users: tuple[ScramUser, ...] | None = None,
 ) -> LocalKafka:
     """A started broker on free ports with a fresh temporary data dir, tied to this process's life. Stop it
-    with ``down(wipe=True)``. Retries when another process grabbed a port between our choice and the bind."""
+    with ``down(wipe=True)``. Retries when another process grabbed a port between our choice and the bind.
+
+    With ``users``, the broker also serves a SASL_SSL listener (SCRAM-SHA-512, those users) and an SSL
+    listener requiring a client certificate, with TLS material made for it in its data dir
+    (``kafka.security.tls``)."""
     for attempt in range(1, attempts + 1):
-        port, controller_port = free_ports("127.0.0.1", 2)
+        port, controller_port, sasl_port, mtls_port = free_ports("127.0.0.1", 4)
         data_dir = Path(tempfile.mkdtemp(prefix="pms-relay-kafka-"))
+        security = None
+        if users is not None:
+            from deploy.local.tls import make_tls_files
+
+            tls = make_tls_files(data_dir / "tls")
+            security = BrokerSecurity(sasl_port=sasl_port, mtls_port=mtls_port, tls=tls, users=users)
         kafka = LocalKafka(
             version=version,
             data_dir=data_dir,
@@ -301,6 +350,7 @@ def start_ephemeral(
             controller_port=controller_port,
             die_with_parent=True,
             progress=progress,
+            security=security,
         )
         try:
             kafka.up(wait=True, timeout=timeout)

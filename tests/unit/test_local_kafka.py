@@ -105,3 +105,49 @@ def test_fetch_explains_missing_maven(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolMissing, match="mvn not found"):
         fetch_jars("9.9.9", tmp_path / "cache")
+
+
+def test_a_quorum_node_replicates_three_ways() -> None:
+    voters = "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"
+    props = config.broker_properties(
+        log_dir=Path("/d"), host="127.0.0.1", port=9, controller_port=2, node_id=2, voters=voters
+    )
+    assert (props["node.id"], props["controller.quorum.voters"]) == ("2", voters)
+    for key in ("default.replication.factor", "offsets.topic.replication.factor"):
+        assert props[key] == "3"
+    assert props["min.insync.replicas"] == props["transaction.state.log.min.isr"] == "2"
+
+
+def test_secure_listeners_beside_the_plaintext_one(tmp_path: Path) -> None:
+    from deploy.local.security import BrokerSecurity, ScramUser, format_arguments
+    from deploy.local.tls import TlsFiles
+
+    tls = TlsFiles(
+        ca=tmp_path / "ca",
+        broker_keystore=tmp_path / "ks",
+        broker_keystore_password="pw",
+        client_cert=tmp_path / "c",
+        client_key=tmp_path / "k",
+        other_ca=tmp_path / "o",
+    )
+    security = BrokerSecurity(sasl_port=7, mtls_port=8, tls=tls, users=(ScramUser("relay", "s3cret"),))
+    props = config.broker_properties(
+        log_dir=Path("/d"), host="h", port=6, controller_port=5, security=security
+    )
+    assert props["listeners"] == "PLAINTEXT://h:6,SASL_SSL://h:7,MTLS://h:8,CONTROLLER://h:5"
+    assert props["listener.security.protocol.map"] == (
+        "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,MTLS:SSL"
+    )
+    assert props["inter.broker.listener.name"] == "PLAINTEXT"
+    assert props["listener.name.sasl_ssl.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["listener.name.mtls.ssl.client.auth"] == "required"
+    assert config.listener_port(props) == ("h", 6)
+    assert format_arguments(security) == ["--add-scram", "SCRAM-SHA-512=[name=relay,password=s3cret]"]
+
+
+@pytest.mark.parametrize("password", ["a,b", "a]b", "a=b"])
+def test_scram_users_refuse_what_storage_tool_would_split(password: str) -> None:
+    from deploy.local.security import ScramUser
+
+    with pytest.raises(ValueError, match="may not contain"):
+        ScramUser("relay", password)
