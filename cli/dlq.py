@@ -13,12 +13,19 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Inspect and redrive dead-lettered commands.", no_args_is_help=True)
 
-_Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers.")]
+_Bootstrap = Annotated[
+    str,
+    typer.Option(
+        envvar="KAFKA_BOOTSTRAP_SERVERS",
+        help="Kafka bootstrap servers (security: the KAFKA_* variables, deploy/README.md).",
+    ),
+]
 _Prefix = Annotated[str, typer.Option(envvar="PMS_RELAY_TOPIC_PREFIX", help="Topic name prefix.")]
 _Practice = Annotated[str | None, typer.Option(help="Only this practice's dead letters.")]
 
@@ -31,7 +38,8 @@ def list_(
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many, newest last.")] = 50,
 ) -> None:
     """List dead letters: where they came from, why, after how many attempts."""
-    letters = [x for x in _dead_letters(bootstrap_servers, prefix) if _of(x[0], practice)]
+    kafka = _connect(bootstrap_servers)
+    letters = [x for x in _dead_letters(kafka, prefix) if _of(x[0], practice)]
     table = Table(title=f"{len(letters)} dead letters on {prefix}pms.commands.dlt")
     for column in ("at", "command id", "type", "practice", "error", "attempts", "first seen", "from"):
         table.add_column(column)
@@ -71,11 +79,10 @@ def redrive(
 
     if not all_ and not command_id:
         raise typer.BadParameter("name --command-id (repeatable) or --all")
+    kafka = _connect(bootstrap_servers)
     wanted = set(command_id or ())
     chosen = [
-        x
-        for x in _dead_letters(bootstrap_servers, prefix)
-        if _of(x[0], practice) and (all_ or x[0].command_id in wanted)
+        x for x in _dead_letters(kafka, prefix) if _of(x[0], practice) and (all_ or x[0].command_id in wanted)
     ]
     console = Console()
     missing = wanted - {letter.command_id for letter, _v, _h in chosen}
@@ -84,7 +91,7 @@ def redrive(
     if dry_run or not chosen:
         console.print(f"would redrive {len(chosen)} commands" if dry_run else "nothing to redrive")
         return
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "partitioner": "murmur2_random"})
+    producer = Producer(kafka.confluent(partitioner="murmur2_random"))
     redrive_id = uuid.uuid4().hex
     for letter, value, headers in chosen:
         producer.produce(
@@ -96,13 +103,25 @@ def redrive(
     console.print(f"[green]redrove {len(chosen)} commands[/] (redrive {redrive_id})")
 
 
+def _connect(bootstrap_servers: str) -> Any:
+    """The Kafka settings, once the cluster has let us in; exit 2 naming the setting otherwise."""
+    from streams.kafka_access import KafkaAccessError, check_access
+    from streams.kafka_settings import KafkaSettings, KafkaSettingsError
+
+    try:
+        kafka = KafkaSettings.from_env(bootstrap_servers=bootstrap_servers)
+        check_access(kafka)
+    except (KafkaSettingsError, KafkaAccessError) as exc:
+        Console(stderr=True).print(Text(str(exc), style="red"))
+        raise typer.Exit(2) from exc
+    return kafka
+
+
 def _of(letter: Any, practice: str | None) -> bool:
     return practice is None or letter.key == practice.encode()
 
 
-def _dead_letters(
-    bootstrap_servers: str, prefix: str
-) -> Iterator[tuple[Any, bytes, list[tuple[str, bytes]]]]:
+def _dead_letters(kafka: Any, prefix: str) -> Iterator[tuple[Any, bytes, list[tuple[str, bytes]]]]:
     """Every dead letter on the topic now, oldest first per partition: (header summary, raw value, headers)."""
     from confluent_kafka import Consumer, TopicPartition
 
@@ -110,11 +129,7 @@ def _dead_letters(
 
     topic = f"{prefix}pms.commands.dlt"
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": f"pms-relay-dlq-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-        }
+        kafka.confluent(**{"group.id": f"pms-relay-dlq-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False})
     )
     try:
         metadata = consumer.list_topics(topic, timeout=15).topics.get(topic)

@@ -44,6 +44,7 @@ from streams.envelopes import (
     PatientList,
     ResultEnvelope,
 )
+from streams.kafka_settings import KafkaSettings, KafkaSettingsError
 
 __all__ = [
     "PayloadError",
@@ -271,7 +272,8 @@ async def _send(command_type: CommandType, request: _Request, console: Console, 
     command = build_command(
         request.practice, payload, command_id=request.command_id, deadline=request.deadline
     )
-    client = PMSRelayClient(request.bootstrap_servers, prefix=request.prefix, timeout=request.timeout)
+    kafka = KafkaSettings.from_env(bootstrap_servers=request.bootstrap_servers)
+    client = PMSRelayClient(kafka, prefix=request.prefix, timeout=request.timeout)
     async with client:
         if not request.wait:
             sent = await client.send(command, wait=False)
@@ -299,7 +301,7 @@ def _run(command_type: CommandType, request: _Request) -> None:
     out = Console(highlight=False)
     try:
         code = asyncio.run(_send(command_type, request, console, out))
-    except PayloadError as exc:
+    except (PayloadError, KafkaSettingsError) as exc:
         console.print(Text(str(exc), style="red"))
         code = EXIT_BAD_INPUT
     except ReplyTimeout as exc:
@@ -326,7 +328,11 @@ def _register(command_type: CommandType) -> None:
             str | None, typer.Option("--file", "-f", help="Read the payload JSON from a file; '-' for stdin.")
         ] = None,
         bootstrap_servers: Annotated[
-            str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers.")
+            str,
+            typer.Option(
+                envvar="KAFKA_BOOTSTRAP_SERVERS",
+                help="Kafka bootstrap servers (security: the KAFKA_* variables, deploy/README.md).",
+            ),
         ] = "localhost:9092",
         prefix: Annotated[
             str, typer.Option(envvar="PMS_RELAY_TOPIC_PREFIX", help="Topic name prefix, e.g. 'staging.'.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from confluent_kafka import KafkaException
@@ -11,7 +11,10 @@ from confluent_kafka.admin import AdminClient
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from streams.kafka_access import KafkaAccessError, check_access
+from streams.kafka_settings import KafkaSettings, KafkaSettingsError
 from streams.topics import Outcome, TopicOutcome, TopicSettings, ensure_topics, topic_specs
 
 __all__ = ["app"]
@@ -41,7 +44,12 @@ def create(
         str, typer.Option(envvar="PMS_RELAY_TOPIC_RETENTION", help="e.g. 30d, 720h, or 'unlimited'.")
     ] = "30d",
     replication_factor: Annotated[
-        int, typer.Option(envvar="PMS_RELAY_TOPIC_REPLICATION", help="-1: the broker's default.")
+        int,
+        typer.Option(
+            envvar="PMS_RELAY_TOPIC_REPLICATION",
+            help="Copies of each partition; sets min.insync.replicas to 2 from 3 up, else 1. "
+            "-1: the broker's defaults for both.",
+        ),
     ] = -1,
     retry_delays: Annotated[
         str,
@@ -54,7 +62,7 @@ def create(
 ) -> None:
     """Create every topic: commands, results, errors, retry tiers, dead letters, alerts, table changelogs.
 
-    Existing topics are checked, never altered.
+    Existing topics are checked, never altered. Connects with the KAFKA_* security variables (deploy/README.md).
 
     Exits 1 when an existing topic differs from the wanted layout, 2 on bad options or no cluster."""
     console = Console()
@@ -74,9 +82,14 @@ def create(
     except ValidationError as exc:
         console.print(f"[red]invalid option:[/] {exc.errors()[0]['msg']}")
         raise typer.Exit(2) from exc
+    try:
+        kafka = KafkaSettings.from_env(bootstrap_servers=bootstrap_servers)
+        check_access(kafka, timeout=timeout)
+    except (KafkaSettingsError, KafkaAccessError) as exc:
+        console.print(Text(str(exc), style="red"))
+        raise typer.Exit(2) from exc
     # librdkafka would log every failed connection attempt to stderr; the one error below says it all.
-    conf: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "logger": _SILENT}
-    admin = AdminClient(conf)
+    admin = AdminClient(kafka.confluent(logger=_SILENT))
     try:
         outcomes = ensure_topics(admin, topic_specs(settings), timeout=timeout)
     except KafkaException as exc:
@@ -94,9 +107,12 @@ def create(
 
 def _table(outcomes: list[TopicOutcome], bootstrap_servers: str) -> Table:
     table = Table(title=f"topics on {bootstrap_servers}")
-    for column in ("topic", "partitions", "retention.ms", "result"):
+    for column in ("topic", "partitions", "replicas", "min.insync", "retention.ms", "result"):
         table.add_column(column)
     for o in outcomes:
         result = f"[{_STYLE[o.outcome]}]{_LABEL[o.outcome]}[/]"
-        table.add_row(o.spec.name, str(o.spec.partitions), o.spec.config.get("retention.ms", ""), result)
+        replicas = str(o.spec.replication_factor) if o.spec.replication_factor != -1 else "default"
+        min_insync = o.spec.config.get("min.insync.replicas", "default")
+        retention = o.spec.config.get("retention.ms", "")
+        table.add_row(o.spec.name, str(o.spec.partitions), replicas, min_insync, retention, result)
     return table

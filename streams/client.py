@@ -67,6 +67,8 @@ from streams.envelopes import (
     UpdatePatientPayload,
     ValidateConnectionPayload,
 )
+from streams.kafka_access import AccessWatch, KafkaAccessError, list_topics
+from streams.kafka_settings import KafkaSettings
 from streams.replies import (
     AccessDenied,
     Answer,
@@ -97,6 +99,7 @@ __all__ = [
     "DeadlineExceededError",
     "Delivery",
     "InvalidCommand",
+    "KafkaSettings",
     "NotFoundError",
     "PMSRelayClient",
     "PMSUnavailableError",
@@ -179,12 +182,14 @@ def build_command(
 class PMSRelayClient:
     """An async request/reply client for the pms-relay contract. Use as ``async with``; share one per process.
 
-    Many requests may be in flight at once; each awaits its own answer.
+    ``kafka`` is where and how to connect: :class:`~streams.kafka_settings.KafkaSettings` (e.g.
+    ``KafkaSettings.from_env()`` for SASL_SSL), or bootstrap servers for a PLAINTEXT cluster. Many requests
+    may be in flight at once; each awaits its own answer.
     """
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaSettings | str,
         *,
         prefix: str = "",
         topics: ClientTopics | None = None,
@@ -201,7 +206,13 @@ class PMSRelayClient:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        common = {"bootstrap.servers": bootstrap_servers, "client.id": client_id, "logger": _rdkafka_log}
+        settings = kafka if isinstance(kafka, KafkaSettings) else KafkaSettings(bootstrap_servers=kafka)
+        # The watch hears librdkafka's refusals (a wrong password, an untrusted certificate), so start() fails
+        # at once naming the setting instead of waiting out its timeout.
+        self._access = AccessWatch(settings)
+        common = settings.confluent(
+            **{"client.id": client_id, "logger": _rdkafka_log, "error_cb": self._access}
+        )
         self._producer = Producer(
             {
                 **common,
@@ -449,11 +460,9 @@ class PMSRelayClient:
 
     def _check_topic(self, topic: str) -> None:
         try:
-            metadata = self._consumer.list_topics(topic, timeout=self.timeout)
-        except KafkaException as exc:
-            error = exc.args[0]
-            reason = error.str() if isinstance(error, KafkaError) else str(error)
-            raise RelayUnavailable(f"cannot reach the cluster: {reason}") from exc
+            metadata = list_topics(self._consumer, self._access, topic, timeout=self.timeout)
+        except KafkaAccessError as exc:
+            raise RelayUnavailable(f"cannot reach the cluster: {exc}") from exc
         found = metadata.topics.get(topic)
         if found is None or found.error is not None or not found.partitions:
             raise RelayUnavailable(f"topic {topic} does not exist (create it: pms-relay topics create)")

@@ -33,6 +33,7 @@ __all__ = [
     "TopicSpec",
     "diff_topic",
     "ensure_topics",
+    "min_insync_replicas",
     "parse_retention",
     "topic_specs",
 ]
@@ -171,12 +172,26 @@ class TopicOutcome:
     differences: tuple[str, ...] = ()
 
 
+def min_insync_replicas(replication_factor: int) -> int | None:
+    """How many in-sync copies an acks=all write needs (the producers all use acks=all): 2 from 3 replicas up,
+    so a write is on two brokers and one broker may be down (a restart, a rolling upgrade) without refusing
+    writes; 1 below that, where 2 would refuse every write while any broker is down. ``None`` for the
+    broker's default replication (-1): its own ``min.insync.replicas`` then applies."""
+    if replication_factor == -1:
+        return None
+    return 2 if replication_factor >= 3 else 1
+
+
 def topic_specs(settings: TopicSettings) -> tuple[TopicSpec, ...]:
     """Every topic pms-relay uses under ``settings``: the contract's, the retry tiers, the dead letters, the
     alerts, and the worker's table changelogs. Retry tiers and changelogs must have the partition count of
     pms.commands: a command's copies and its table entries live in the partition its practice hashes to."""
     names = settings.names
-    kept = {"retention.ms": str(settings.retention_ms), "cleanup.policy": "delete"}
+    durability = {}
+    if (min_insync := min_insync_replicas(settings.replication_factor)) is not None:
+        durability["min.insync.replicas"] = str(min_insync)
+    kept = {"retention.ms": str(settings.retention_ms), "cleanup.policy": "delete", **durability}
+    compacted = {"cleanup.policy": "compact", **durability}
 
     def spec(name: str, partitions: int, config: Mapping[str, str] = kept) -> TopicSpec:
         return TopicSpec(name, partitions, config, settings.replication_factor)
@@ -189,7 +204,7 @@ def topic_specs(settings: TopicSettings) -> tuple[TopicSpec, ...]:
         *(spec(name, commands) for name in names.retries),
         spec(names.dead_letters, commands),
         spec(names.alerts, settings.error_partitions),
-        *(spec(names.changelog(settings.app_id, t), commands, {"cleanup.policy": "compact"}) for t in TABLES),
+        *(spec(names.changelog(settings.app_id, t), commands, compacted) for t in TABLES),
     )
 
 
