@@ -18,7 +18,6 @@ import time
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
-
 from confluent_kafka.admin import AdminClient
 
 from streams.kafka_settings import KafkaSettings
