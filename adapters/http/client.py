@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -31,7 +32,7 @@ from adapters.http.paths import path
 from adapters.http.ratelimit import PracticeRateLimiter
 from adapters.http.retry import Jitter, RetryPolicy, equal_jitter, fits_deadline, next_delay, should_retry
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "PMSHttpClient", "bearer_auth"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "PMSHttpClient", "bearer_auth", "retry_listener"]
 
 _log = logging.getLogger(__name__)
 
@@ -57,6 +58,12 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, 
 _GATEWAY_STATUSES = frozenset({502, 504})
 
 Params = Mapping[str, Any] | None
+
+# Told of every in-call retry (the error that caused it); the stream layer sets it per command, like the
+# deadline, so the nine operations need no extra argument. Metrics count these.
+retry_listener: ContextVar[Callable[[PMSError], None] | None] = ContextVar(
+    "pms_http_retry_listener", default=None
+)
 
 
 def bearer_auth(token: str) -> dict[str, str]:
@@ -210,6 +217,9 @@ class PMSHttpClient:
             error.http_status,
             delay,
         )
+        listener = retry_listener.get()
+        if listener is not None:
+            listener(error)
         return True
 
     @staticmethod
