@@ -17,17 +17,16 @@ module only knows Ascend's resources, its keyset paging and what the PMS does no
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import Mapping
 from contextlib import aclosing
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from adapters.dentrix import mapping
 from adapters.dentrix.auth import AscendTokenSource
 from adapters.dentrix.config import DentrixConfig
-from adapters.dentrix.errors import map_ascend_error
+from adapters.dentrix.errors import ASCEND_ERRORS
 from adapters.domain import (
     Appointment,
     AppointmentCreateData,
@@ -44,10 +43,12 @@ from adapters.domain import (
     PmsKind,
 )
 from adapters.errors import Conflict, NotFound, PMSError, ValidationFailed
-from adapters.http import PMSHttpClient, PracticeRateLimiter, RetryPolicy, StaticCache, TokenCache
+from adapters.http import RetryPolicy, TokenCache
 from adapters.http.adapter import OPERATORIES, HttpAdapter
+from adapters.http.dialect import HttpDialect
+from adapters.http.paging import KeysetPaging
 
-__all__ = ["API_PREFIX", "VERSION_HEADER", "DentrixAdapter"]
+__all__ = ["API_PREFIX", "ASCEND", "VERSION_HEADER", "DentrixAdapter"]
 
 _log = logging.getLogger(__name__)
 
@@ -55,10 +56,19 @@ API_PREFIX = "/ascend-gateway/api/v1"
 # Response header that reports the API version, when the gateway sends one.
 VERSION_HEADER = "X-Ascend-Version"
 
+ASCEND = HttpDialect(
+    label="Dentrix",
+    path_prefix=API_PREFIX,
+    errors=ASCEND_ERRORS,
+    paging=KeysetPaging(size_param="pageSize", after_param="lastId", rows_key="data"),
+    # Single records come bare or, from some gateways, wrapped like lists.
+    record_key="data",
+)
+"""Ascend over HTTP: bearer tokens, keyset paging, the ``{"data": …}`` envelope, Apigee fault bodies."""
+
 # Statuses that free the operatory: a cancelled or broken appointment no longer holds its slot.
 _FREE_STATUSES = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.BROKEN})
 
-T = TypeVar("T")
 Json = dict[str, Any]
 
 
@@ -66,6 +76,7 @@ class DentrixAdapter(HttpAdapter):
     """One practice's Dentrix, reached through Ascend. ``transport`` is the seam for tests."""
 
     kind = PmsKind.DENTRIX
+    dialect = ASCEND
 
     def __init__(
         self,
@@ -74,31 +85,24 @@ class DentrixAdapter(HttpAdapter):
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self._config = config
         source = AscendTokenSource(config.client_id, config.client_secret)
-        http = PMSHttpClient(
-            base_url=config.base_url,
-            vendor="dentrix",
-            path_prefix=API_PREFIX,
-            error_mapper=map_ascend_error,
-            token_cache=TokenCache(source, refresh_ahead=config.token_refresh_margin_seconds),
-            default_headers={"Organization-ID": config.organization_id, "Accept": "application/json"},
-            limiter=PracticeRateLimiter(config.rate_per_second, config.max_concurrent),
-            retry=retry or RetryPolicy(max_attempts=config.max_attempts),
-            timeout=httpx.Timeout(config.read_timeout_seconds, connect=config.connect_timeout_seconds),
+        super().__init__(
+            config,
+            tokens=TokenCache(source, refresh_ahead=config.token_refresh_margin_seconds),
+            headers={"Organization-ID": config.organization_id},
             transport=transport,
+            retry=retry,
         )
-        super().__init__(http, StaticCache(config.static_cache_ttl_seconds))
 
     # ---- static data -----------------------------------------------------------------------------------
 
     async def _load_locations(self) -> tuple[Location, ...]:
-        rows = await self._list_all("locations", [])
-        return tuple(_decode(mapping.location_from_ascend, row, "location") for row in rows)
+        rows = await self._list_all("/locations", _filter([]))
+        return tuple(self._decode(mapping.location_from_ascend, row, "location") for row in rows)
 
     async def _load_operatories(self) -> tuple[Operatory, ...]:
-        rows = await self._list_all("operatories", [])
-        return tuple(_decode(mapping.operatory_from_ascend, row, "operatory") for row in rows)
+        rows = await self._list_all("/operatories", _filter([]))
+        return tuple(self._decode(mapping.operatory_from_ascend, row, "operatory") for row in rows)
 
     async def _location_of(self) -> dict[str, str]:
         return {op.id: op.location_id for op in await self.list_operatories()}
@@ -107,9 +111,9 @@ class DentrixAdapter(HttpAdapter):
 
     async def search_patients(self, query: PatientSearchQuery) -> list[Patient]:
         found: list[Patient] = []
-        async with aclosing(self._rows("patients", mapping.patient_search_filter(query))) as rows:
+        async with aclosing(self._rows("/patients", _filter(mapping.patient_search_filter(query)))) as rows:
             async for row in rows:
-                patient = _decode(mapping.patient_from_ascend, row, "patient")
+                patient = self._decode(mapping.patient_from_ascend, row, "patient")
                 if query.phone is None or mapping.patient_matches_phone(patient, query.phone):
                     found.append(patient)
                     if len(found) >= query.limit:
@@ -117,15 +121,15 @@ class DentrixAdapter(HttpAdapter):
         return found
 
     async def create_patient(self, data: PatientCreateData, *, reference: str) -> Patient:
-        body = _build(lambda: mapping.patient_create_body(data, reference=reference))
+        body = self._build(lambda: mapping.patient_create_body(data, reference=reference))
         created = await self._send_json("POST", "/patients", body)
-        return _decode(mapping.patient_from_ascend, created, "patient")
+        return self._decode(mapping.patient_from_ascend, created, "patient")
 
     async def update_patient(self, patient_id: str, updates: PatientUpdateData, *, reference: str) -> Patient:
-        current = await self._get_one("patients", patient_id)
-        body = _build(lambda: mapping.patient_update_body(current, updates, reference=reference))
+        current = await self._get_one("/patients/{id}", patient_id)
+        body = self._build(lambda: mapping.patient_update_body(current, updates, reference=reference))
         saved = await self._send_json("PUT", "/patients/{id}", body, path_params={"id": patient_id})
-        return _decode(mapping.patient_from_ascend, saved, "patient")
+        return self._decode(mapping.patient_from_ascend, saved, "patient")
 
     # ---- appointments ----------------------------------------------------------------------------------
 
@@ -140,8 +144,8 @@ class DentrixAdapter(HttpAdapter):
                 return []
         clauses = mapping.appointment_range_filter(date_range, operatory_ids)
         found = []
-        async for row in self._rows("appointments", clauses):
-            appt = _decode(
+        async for row in self._rows("/appointments", _filter(clauses)):
+            appt = self._decode(
                 lambda r: mapping.appointment_from_ascend(r, location_of=location_of), row, "appointment"
             )
             # The server's range clauses are inclusive; the contract's overlap is half-open.
@@ -155,7 +159,7 @@ class DentrixAdapter(HttpAdapter):
                 f"operatory {data.operatory_id} is not a known operatory of location {data.location_id}"
             )
         await self._ensure_free(data.operatory_id, DateRange(start=data.start, end=data.end), exclude=None)
-        body = _build(lambda: mapping.appointment_create_body(data, reference=reference))
+        body = self._build(lambda: mapping.appointment_create_body(data, reference=reference))
         created = await self._send_json("POST", "/appointments", body)
         return await self._appointment(created)
 
@@ -167,9 +171,9 @@ class DentrixAdapter(HttpAdapter):
             new_location = await self._operatory_location(updates.operatory_id)
             if new_location is None:
                 raise ValidationFailed(f"operatory {updates.operatory_id} is not a known operatory")
-        current = await self._get_one("appointments", appointment_id)
+        current = await self._get_one("/appointments/{id}", appointment_id)
         before = await self._appointment(current)
-        body = _build(
+        body = self._build(
             lambda: mapping.appointment_update_body(
                 current, updates, reference=reference, operatory_location=new_location
             )
@@ -183,7 +187,7 @@ class DentrixAdapter(HttpAdapter):
 
     async def _appointment(self, row: Json) -> Appointment:
         location_of = await self._location_of()
-        return _decode(
+        return self._decode(
             lambda r: mapping.appointment_from_ascend(r, location_of=location_of), row, "appointment"
         )
 
@@ -197,7 +201,7 @@ class DentrixAdapter(HttpAdapter):
 
     async def _ensure_free(self, operatory_id: str, slot: DateRange, *, exclude: str | None) -> None:
         clauses = mapping.appointment_range_filter(slot, [operatory_id])
-        async with aclosing(self._rows("appointments", clauses)) as rows:
+        async with aclosing(self._rows("/appointments", _filter(clauses))) as rows:
             async for row in rows:
                 other = await self._appointment(row)
                 if other.id == exclude or other.status in _FREE_STATUSES:
@@ -208,15 +212,17 @@ class DentrixAdapter(HttpAdapter):
     # ---- reconciliation and health ---------------------------------------------------------------------
 
     async def find_by_reference(self, reference: str) -> Patient | Appointment | None:
-        appt_rows = await self._rows_tagged("appointments", mapping.APPOINTMENT_NOTES_FIELD, reference)
+        appt_rows = await self._rows_tagged("/appointments", mapping.APPOINTMENT_NOTES_FIELD, reference)
         if appt_rows:
             return await self._appointment(appt_rows[-1])
-        patient_rows = await self._rows_tagged("patients", mapping.PATIENT_NOTES_FIELD, reference)
-        return _decode(mapping.patient_from_ascend, patient_rows[-1], "patient") if patient_rows else None
+        patient_rows = await self._rows_tagged("/patients", mapping.PATIENT_NOTES_FIELD, reference)
+        if not patient_rows:
+            return None
+        return self._decode(mapping.patient_from_ascend, patient_rows[-1], "patient")
 
-    async def _rows_tagged(self, resource: str, field: str, reference: str) -> list[Json]:
+    async def _rows_tagged(self, route: str, field: str, reference: str) -> list[Json]:
         tagged = []
-        async for row in self._rows(resource, mapping.reference_filter(field, reference)):
+        async for row in self._rows(route, _filter(mapping.reference_filter(field, reference))):
             _, found = mapping.split_notes(row.get(field))
             if found == reference:
                 tagged.append(row)
@@ -224,7 +230,8 @@ class DentrixAdapter(HttpAdapter):
 
     async def validate_connection(self) -> ConnectionStatus:
         try:
-            response = await self._http.request("GET", "/locations", params=self._page_params([], None, 1))
+            params = {**_filter([]), **self.dialect.paging.start(1).params}
+            response = await self._http.request("GET", "/locations", params=params)
         except PMSError as exc:
             _log.warning("dentrix connection check failed code=%s status=%s", exc.code, exc.http_status)
             return ConnectionStatus(
@@ -236,40 +243,16 @@ class DentrixAdapter(HttpAdapter):
 
     # ---- HTTP plumbing ---------------------------------------------------------------------------------
 
-    def _page_params(self, clauses: list[str], last_id: str | None, size: int) -> dict[str, str]:
-        params = {"filter": mapping.join_filter(clauses), "pageSize": str(size)}
-        if last_id is not None:
-            params["lastId"] = last_id
-        return params
-
-    async def _rows(self, resource: str, clauses: list[str]) -> AsyncGenerator[Json, None]:
-        """Every record of a filtered list, page after page (keyset: ``lastId``; a short page is the last)."""
-        size, last_id = self._config.page_size, None
-        while True:
-            params = self._page_params(clauses, last_id, size)
-            response = await self._http.request("GET", f"/{resource}", params=params)
-            page = _page(response, resource)
-            for row in page:
-                yield row
-            if len(page) < size:
-                return
-            next_id = str(page[-1].get("id"))
-            if next_id == last_id:
-                raise PMSError(f"Dentrix paging of /{resource} did not advance past id {next_id}")
-            last_id = next_id
-
-    async def _list_all(self, resource: str, clauses: list[str]) -> list[Json]:
-        return [row async for row in self._rows(resource, clauses)]
-
-    async def _get_one(self, resource: str, record_id: str) -> Json:
-        response = await self._http.request("GET", f"/{resource}/{{id}}", path_params={"id": record_id})
-        return _object(response, resource)
-
     async def _send_json(
         self, method: str, route: str, body: Json, *, path_params: Mapping[str, str] | None = None
     ) -> Json:
         response = await self._http.request(method, route, path_params=path_params, json=body, write=True)
-        return _object(response, route)
+        return self._object(response, route)
+
+
+def _filter(clauses: list[str]) -> dict[str, str]:
+    """The query of a list call: Ascend's ``filter=`` (every call carries one, even empty)."""
+    return {"filter": mapping.join_filter(clauses)}
 
 
 def _moved(before: Appointment, after: Appointment) -> bool:
@@ -278,52 +261,3 @@ def _moved(before: Appointment, after: Appointment) -> bool:
         after.start,
         after.end,
     ) or (before.status in _FREE_STATUSES)
-
-
-def _json(response: httpx.Response, what: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise PMSError(f"Dentrix answered {what} with a body that is not JSON") from None
-
-
-def _page(response: httpx.Response, resource: str) -> list[Json]:
-    body = _json(response, f"/{resource}")
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-        raise PMSError(f"Dentrix answered /{resource} without a data list")
-    return data
-
-
-def _object(response: httpx.Response, what: str) -> Json:
-    body = _json(response, what)
-    # Single-record answers come bare or, from some gateways, wrapped like lists.
-    if isinstance(body, dict) and isinstance(body.get("data"), dict):
-        body = body["data"]
-    if not isinstance(body, dict):
-        raise PMSError(f"Dentrix answered {what} without a JSON object")
-    return body
-
-
-def _decode(reader: Callable[[Json], T], row: Mapping[str, Any], what: str) -> T:
-    """``reader(row)``, with any mapping failure raised as a PMSError that names fields, never values."""
-    try:
-        return reader(dict(row))
-    except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors(include_input=False)})
-        raise PMSError(f"Dentrix {what} {row.get('id')} unreadable: invalid {', '.join(fields)}") from None
-    except KeyError as exc:
-        raise PMSError(f"Dentrix {what} {row.get('id')} unreadable: missing {exc.args[0]}") from None
-    except (ValueError, TypeError) as exc:
-        # from None: the cause's text can quote the offending value, which may be patient data.
-        raise PMSError(f"Dentrix {what} {row.get('id')} unreadable ({type(exc).__name__})") from None
-
-
-def _build(builder: Callable[[], T]) -> T:
-    """A request body from the caller's data; a mapping refusal is the caller's validation error."""
-    try:
-        return builder()
-    except ValueError as exc:
-        # Our own mapping messages name no values; anything else (pydantic's) might quote patient data.
-        detail = str(exc) if type(exc) is ValueError else type(exc).__name__
-        raise ValidationFailed(f"request rejected before sending: {detail}") from None

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from adapters.dentrix.errors import map_ascend_error
+from adapters.dentrix.errors import ASCEND_ERRORS
 from adapters.errors import PMSError, Unauthorized
 from adapters.http import Token
 
@@ -58,7 +58,7 @@ class AscendTokenSource:
                 return parse_token(response.json(), now=self._clock())
             except ValueError:
                 raise PMSError("Dentrix token response is not JSON") from None
-        error = map_ascend_error(response)
+        error = ASCEND_ERRORS(response)
         if response.status_code in (400, 401, 403):
             # Apigee answers a bad client id or secret with 400/401: the credentials are wrong, permanently.
             raise Unauthorized(

@@ -52,20 +52,34 @@ from adapters.domain import (
 )
 from adapters.eaglesoft import mapping
 from adapters.eaglesoft.config import EaglesoftConfig
-from adapters.eaglesoft.errors import map_eaglesoft_error
+from adapters.eaglesoft.errors import EAGLESOFT_ERRORS
 from adapters.eaglesoft.session import SessionLogin, session_auth
 from adapters.eaglesoft.times import NonexistentLocalTime
 from adapters.eaglesoft.writes import PollPolicy, WriteStatus, await_write, parse_accepted, parse_write_status
 from adapters.errors import Conflict, NotFound, PMSError, Unsupported, ValidationFailed
-from adapters.http import PMSHttpClient, PracticeRateLimiter, RetryPolicy, StaticCache, TokenCache
+from adapters.http import RetryPolicy, TokenCache
 from adapters.http.adapter import OPERATORIES, HttpAdapter
+from adapters.http.dialect import HttpDialect
+from adapters.http.paging import OffsetPaging
 
-__all__ = ["API_PREFIX", "PRACTICE_HEADER", "EaglesoftAdapter", "major_version"]
+__all__ = ["API_PREFIX", "EAGLESOFT", "PRACTICE_HEADER", "EaglesoftAdapter", "major_version"]
 
 _log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 PRACTICE_HEADER = "X-Practice-Id"
+
+EAGLESOFT = HttpDialect(
+    label="Eaglesoft",
+    path_prefix=API_PREFIX,
+    errors=EAGLESOFT_ERRORS,
+    paging=OffsetPaging(
+        number_param="PageNumber", size_param="PageSize", items_key="Items", total_key="TotalCount"
+    ),
+    auth_header=session_auth,
+    id_keys=("AppointmentId", "PatientId", "ChairNum", "PracticeId"),
+)
+"""Eaglesoft over HTTP: a session token, offset paging, ``{"ErrorCode"}`` bodies."""
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -81,6 +95,7 @@ class EaglesoftAdapter(HttpAdapter):
     """One practice's Eaglesoft. ``transport`` and ``sleep`` are the seams for tests."""
 
     kind = PmsKind.EAGLESOFT
+    dialect = EAGLESOFT
 
     def __init__(
         self,
@@ -95,30 +110,23 @@ class EaglesoftAdapter(HttpAdapter):
         self._zone = ZoneInfo(config.time_zone)
         server_zone = ZoneInfo(config.server_time_zone or config.time_zone)
         login = SessionLogin(config.integration_key, config.user_id, config.password, zone=server_zone)
-        http = PMSHttpClient(
-            base_url=config.base_url,
-            vendor="eaglesoft",
-            path_prefix=API_PREFIX,
-            error_mapper=map_eaglesoft_error,
-            token_cache=TokenCache(login, refresh_ahead=config.session_refresh_margin_seconds),
-            auth_header=session_auth,
-            default_headers={PRACTICE_HEADER: config.practice_id, "Accept": "application/json"},
-            limiter=PracticeRateLimiter(config.rate_per_second, config.max_concurrent),
-            retry=retry or RetryPolicy(max_attempts=config.max_attempts),
-            timeout=httpx.Timeout(config.read_timeout_seconds, connect=config.connect_timeout_seconds),
+        super().__init__(
+            config,
+            tokens=TokenCache(login, refresh_ahead=config.session_refresh_margin_seconds),
+            headers={PRACTICE_HEADER: config.practice_id},
             transport=transport,
+            retry=retry,
             sleep=sleep,
         )
-        super().__init__(http, StaticCache(config.static_cache_ttl_seconds))
         self._poll = PollPolicy(config.write_poll_initial_seconds, config.write_poll_max_seconds)
         self._sleep = sleep
 
     # ---- static data -----------------------------------------------------------------------------------
 
     async def _load_locations(self) -> tuple[Location, ...]:
-        rows = await self._list_all("/practices", {})
+        rows = await self._list_all("/practices")
         return tuple(
-            _decode(
+            self._decode(
                 lambda r: mapping.location_from_eaglesoft(
                     r, time_zone=self._config.zone_of(str(r["PracticeId"]))
                 ),
@@ -130,8 +138,8 @@ class EaglesoftAdapter(HttpAdapter):
 
     async def _load_operatories(self) -> tuple[Operatory, ...]:
         # Chairs are only readable for the practice of X-Practice-Id.
-        rows = await self._list_all("/practices/{id}/chairs", {}, path_params={"id": self._practice})
-        chairs = (_decode(mapping.operatory_from_eaglesoft, row, "chair") for row in rows)
+        rows = await self._list_all("/practices/{id}/chairs", path_params={"id": self._practice})
+        chairs = (self._decode(mapping.operatory_from_eaglesoft, row, "chair") for row in rows)
         return tuple(chair for chair in chairs if chair is not None)
 
     async def _require_chair(self, operatory_id: str) -> None:
@@ -152,7 +160,7 @@ class EaglesoftAdapter(HttpAdapter):
         found: list[Patient] = []
         params = mapping.patient_search_params(query)
         async for row in self._rows("/patients", params):
-            found.append(_decode(mapping.patient_from_eaglesoft, row, "patient"))
+            found.append(self._decode(mapping.patient_from_eaglesoft, row, "patient"))
             if len(found) >= query.limit:
                 break
         return found
@@ -162,14 +170,14 @@ class EaglesoftAdapter(HttpAdapter):
             raise ValidationFailed(
                 f"preferred_location_id: this Eaglesoft connection writes to location {self._practice} only"
             )
-        body = _build(lambda: mapping.patient_create_body(data, reference=reference))
+        body = self._build(lambda: mapping.patient_create_body(data, reference=reference))
         patient_id = await self._write("POST", "/patients", body, what="create patient")
         return await self._read_back(lambda: self._patient(patient_id))
 
     async def update_patient(self, patient_id: str, updates: PatientUpdateData, *, reference: str) -> Patient:
         await self._require_writable()
         current = await self._get_one("/patients/{id}", patient_id)
-        body = _build(lambda: mapping.patient_update_body(current, updates, reference=reference))
+        body = self._build(lambda: mapping.patient_update_body(current, updates, reference=reference))
         saved_id = await self._write(
             "PUT", "/patients/{id}", body, path_params={"id": patient_id}, what="update patient"
         )
@@ -177,7 +185,7 @@ class EaglesoftAdapter(HttpAdapter):
 
     async def _patient(self, patient_id: str) -> Patient:
         row = await self._get_one("/patients/{id}", patient_id)
-        return _decode(mapping.patient_from_eaglesoft, row, "patient")
+        return self._decode(mapping.patient_from_eaglesoft, row, "patient")
 
     # ---- appointments ----------------------------------------------------------------------------------
 
@@ -209,14 +217,16 @@ class EaglesoftAdapter(HttpAdapter):
             )
             return None
         except (ValueError, KeyError, TypeError) as exc:
-            raise _undecodable("appointment", row, exc) from None
+            raise self._unreadable("appointment", row, exc) from None
 
     async def create_appointment(self, data: AppointmentCreateData, *, reference: str) -> Appointment:
         if data.location_id != self._practice:
             raise ValidationFailed(
                 f"location_id: this Eaglesoft connection writes to location {self._practice} only"
             )
-        body = _build(lambda: mapping.appointment_create_body(data, reference=reference, zone=self._zone))
+        body = self._build(
+            lambda: mapping.appointment_create_body(data, reference=reference, zone=self._zone)
+        )
         await self._require_writable()
         await self._require_chair(data.operatory_id)
         await self._ensure_free(data.operatory_id, data.start, data.end, exclude=None)
@@ -234,11 +244,11 @@ class EaglesoftAdapter(HttpAdapter):
             return await self._cancel(appointment_id, current, updates, reference=reference)
         if updates.operatory_id is not None:
             await self._require_chair(updates.operatory_id)
-        body = _build(
+        body = self._build(
             lambda: mapping.appointment_update_body(current, updates, reference=reference, zone=self._zone)
         )
         if {"StartTime", "EndTime", "LocationId"} & body.keys():
-            start, end = _build(lambda: mapping.appointment_instants({**current, **body}, self._zone))
+            start, end = self._build(lambda: mapping.appointment_instants({**current, **body}, self._zone))
             chair = str(body.get("LocationId", current.get("LocationId")))
             await self._ensure_free(chair, start, end, exclude=appointment_id)
         saved_id = await self._write(
@@ -249,7 +259,9 @@ class EaglesoftAdapter(HttpAdapter):
     async def _cancel(
         self, appointment_id: str, current: Json, updates: AppointmentUpdateData, *, reference: str
     ) -> Appointment:
-        before = _decode(lambda r: mapping.appointment_from_eaglesoft(r, self._zone), current, "appointment")
+        before = self._decode(
+            lambda r: mapping.appointment_from_eaglesoft(r, self._zone), current, "appointment"
+        )
         await self._write(
             "DELETE",
             "/appointments/{id}",
@@ -262,7 +274,7 @@ class EaglesoftAdapter(HttpAdapter):
 
     async def _appointment(self, appointment_id: str) -> Appointment:
         row = await self._get_one("/appointments/{id}", appointment_id)
-        return _decode(lambda r: mapping.appointment_from_eaglesoft(r, self._zone), row, "appointment")
+        return self._decode(lambda r: mapping.appointment_from_eaglesoft(r, self._zone), row, "appointment")
 
     async def _ensure_free(self, chair: str, start: datetime, end: datetime, *, exclude: str | None) -> None:
         params = {**mapping.appointment_range_params(start, end, self._zone), "LocationId": chair}
@@ -275,7 +287,7 @@ class EaglesoftAdapter(HttpAdapter):
             except NonexistentLocalTime:
                 continue  # cannot be placed in time (logged when listed); the office must fix it
             except (ValueError, KeyError, TypeError) as exc:
-                raise _undecodable("appointment", row, exc) from None
+                raise self._unreadable("appointment", row, exc) from None
             if other_start < end and other_end > start:
                 what = "schedule block" if mapping.is_block(row) else "appointment"
                 raise Conflict(f"operatory {chair} is already booked by {what} {other_id}")
@@ -285,11 +297,13 @@ class EaglesoftAdapter(HttpAdapter):
     async def find_by_reference(self, reference: str) -> Patient | Appointment | None:
         params = {"NotesContains": reference, "Classification": mapping.PATIENT_APPOINTMENT}
         async for row in self._rows_tagged("/appointments", params, "AppointmentNotes", reference):
-            return _decode(lambda r: mapping.appointment_from_eaglesoft(r, self._zone), row, "appointment")
+            return self._decode(
+                lambda r: mapping.appointment_from_eaglesoft(r, self._zone), row, "appointment"
+            )
         async for row in self._rows_tagged(
             "/patients", {"NotesContains": reference}, "PatientNotes", reference
         ):
-            return _decode(mapping.patient_from_eaglesoft, row, "patient")
+            return self._decode(mapping.patient_from_eaglesoft, row, "patient")
         return None
 
     async def _rows_tagged(self, route: str, params: Json, field: str, reference: str) -> AsyncIterator[Json]:
@@ -324,7 +338,7 @@ class EaglesoftAdapter(HttpAdapter):
 
     async def _load_version(self) -> str | None:
         response = await self._http.request("GET", "/system")
-        body = _json(response, "/system")
+        body = self._object(response, "/system")
         version = body.get("Version")
         return str(version) if version is not None else None
 
@@ -352,7 +366,7 @@ class EaglesoftAdapter(HttpAdapter):
         await self._require_writable()
         with self._write_deadline():
             response = await self._http.request(method, route, path_params=path_params, json=body, write=True)
-            write_id = _accepted(response, route)
+            write_id = self._accepted(response, route)
             return await await_write(
                 lambda: self._write_status(write_id),
                 write_id=write_id,
@@ -373,7 +387,14 @@ class EaglesoftAdapter(HttpAdapter):
 
     async def _write_status(self, write_id: str) -> WriteStatus:
         response = await self._http.request("GET", "/writes/{id}", path_params={"id": write_id})
-        return parse_write_status(_json(response, "/writes/{id}"), write_id)
+        return parse_write_status(self._object(response, "/writes/{id}"), write_id)
+
+    def _accepted(self, response: httpx.Response, route: str) -> str:
+        try:
+            return parse_accepted(self._object(response, route))
+        except PMSError as exc:
+            exc.outcome_unknown = True  # the PMS took something: we cannot tell what
+            raise
 
     @staticmethod
     async def _read_back(read: Callable[[], Awaitable[T]]) -> T:
@@ -383,81 +404,3 @@ class EaglesoftAdapter(HttpAdapter):
         except PMSError as exc:
             exc.outcome_unknown = True
             raise
-
-    # ---- HTTP plumbing ---------------------------------------------------------------------------------
-
-    async def _rows(
-        self, route: str, params: Mapping[str, Any], *, path_params: Mapping[str, str] | None = None
-    ) -> AsyncIterator[Json]:
-        """Every record of a filtered list, page after page (offset paging, until ``TotalCount``)."""
-        size, number, seen = self._config.page_size, 1, 0
-        while True:
-            query = {**params, "PageNumber": number, "PageSize": size}
-            response = await self._http.request("GET", route, path_params=path_params, params=query)
-            items, total = _page(response, route)
-            for row in items:
-                yield row
-            seen += len(items)
-            if not items or seen >= total:
-                return
-            number += 1
-
-    async def _list_all(
-        self, route: str, params: Mapping[str, Any], *, path_params: Mapping[str, str] | None = None
-    ) -> list[Json]:
-        return [row async for row in self._rows(route, params, path_params=path_params)]
-
-    async def _get_one(self, route: str, record_id: str) -> Json:
-        """One record by id; ``route`` takes the id as ``{id}``."""
-        response = await self._http.request("GET", route, path_params={"id": record_id})
-        return _json(response, route)
-
-
-def _json(response: httpx.Response, route: str) -> Json:
-    try:
-        body = response.json()
-    except ValueError:
-        raise PMSError(f"Eaglesoft {route}: answer is not JSON") from None
-    if not isinstance(body, dict):
-        raise PMSError(f"Eaglesoft {route}: answer is not a JSON object")
-    return body
-
-
-def _accepted(response: httpx.Response, route: str) -> str:
-    try:
-        return parse_accepted(_json(response, route))
-    except PMSError as exc:
-        exc.outcome_unknown = True  # the PMS took something: we cannot tell what
-        raise
-
-
-def _page(response: httpx.Response, route: str) -> tuple[list[Json], int]:
-    body = _json(response, route)
-    items, total = body.get("Items"), body.get("TotalCount")
-    if not isinstance(items, list) or not isinstance(total, int):
-        raise PMSError(f"Eaglesoft {route}: page without Items or TotalCount")
-    return [row for row in items if isinstance(row, dict)], total
-
-
-def _decode(read: Callable[[Json], T], row: Json, what: str) -> T:
-    """Map one record; a record that does not fit is a PMS data error, reported by id only."""
-    try:
-        return read(row)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise _undecodable(what, row, exc) from None
-
-
-def _undecodable(what: str, row: Mapping[str, Any], exc: Exception) -> PMSError:
-    record_id = next(
-        (row[k] for k in ("AppointmentId", "PatientId", "ChairNum", "PracticeId") if k in row), None
-    )
-    # The exception text may quote the record (patient data): only its type goes in the message.
-    return PMSError(f"Eaglesoft {what} {record_id} cannot be mapped ({type(exc).__name__})")
-
-
-def _build(make: Callable[[], T]) -> T:
-    """Build a request body; our own pure mapping's ValueError (ids and field names only) is a validation error."""
-    try:
-        return make()
-    except ValueError as exc:
-        raise ValidationFailed(str(exc)) from None

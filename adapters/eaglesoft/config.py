@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
+
+from adapters.http.settings import HttpSettings
 
 __all__ = ["EaglesoftConfig"]
 
 
-class EaglesoftConfig(BaseModel):
-    """One practice's Eaglesoft connection. Unknown keys are errors; secrets print as ``**********``."""
+class EaglesoftConfig(HttpSettings):
+    """One practice's Eaglesoft connection: the office server (``base_url``) and the transport settings of
+    :class:`HttpSettings`, plus Eaglesoft's own. Unknown keys are errors; secrets print as ``**********``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    base_url: str = Field(min_length=1, description="The office server, e.g. https://es.office.example:9888")
     practice_id: str = Field(min_length=1, description="Sent as X-Practice-Id on every call")
     integration_key: SecretStr
     user_id: str = Field(min_length=1)
@@ -26,17 +26,10 @@ class EaglesoftConfig(BaseModel):
     # Other practices of the same database, listed as locations: their zones, when not ``time_zone``.
     location_time_zones: dict[str, str] = Field(default_factory=dict)
 
-    # An office server on the practice's LAN: modest rates, few connections.
-    rate_per_second: float = Field(default=10.0, gt=0)
-    max_concurrent: int = Field(default=4, ge=1)
-    # Practices and chairs change a few times a year; patient data is never cached.
-    static_cache_ttl_seconds: float = Field(default=3600.0, ge=0)
-    connect_timeout_seconds: float = Field(default=5.0, gt=0)
-    read_timeout_seconds: float = Field(default=15.0, gt=0)
+    # An office server on the practice's LAN: the default rate (10/s) and connections (4) stay modest.
     page_size: int = Field(default=200, ge=1, le=200, description="The dialect's maximum is 200")
     # Session lifetimes come from the server; log in again this long before one expires.
     session_refresh_margin_seconds: float = Field(default=60.0, ge=0)
-    max_attempts: int = Field(default=3, ge=1, description="In-call tries for retryable failures")
     # Polling of asynchronous writes (GET /writes/{id}); always bounded by the caller's deadline too.
     write_poll_initial_seconds: float = Field(default=0.05, gt=0)
     write_poll_max_seconds: float = Field(default=1.0, gt=0)
@@ -45,13 +38,6 @@ class EaglesoftConfig(BaseModel):
     )
     # Writes need Eaglesoft 18 or newer.
     min_write_version: int = Field(default=18, ge=1)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("base_url must be an http(s) URL")
-        return value.rstrip("/")
 
     @field_validator("time_zone")
     @classmethod

@@ -3,21 +3,21 @@
 Two kinds of failure reach us:
 
 - an HTTP error answer, ``{"ErrorCode": "…", "Message": "…"}`` with 400, 401, 404, 409, 429
-  (``Retry-After``), 500 or 503: :func:`map_eaglesoft_error`, the HTTP layer's ``ErrorMapper``;
+  (``Retry-After``), 500 or 503: :data:`EAGLESOFT_ERRORS`, the HTTP layer's ``ErrorMapper`` (the shared rule
+  of :class:`adapters.http.errors.VendorErrors`: the status decides, a known code refines it, a 5xx stays
+  retryable whatever its code);
 - an accepted asynchronous write that ``GET /writes/{id}`` later reports ``Failed`` with an ``ErrorCode``:
   :func:`write_failure`. A code that says "try again" (``RecordLocked``, ``ServerBusy``: nothing was
   applied) is retryable; a known permanent code is raised as its specific type (``InvalidPatient`` is a
   :class:`~adapters.errors.ValidationFailed`), an unknown one as :class:`~adapters.errors.WriteFailed`.
 
-The vendor code decides first, then the HTTP status. ``Message`` is never copied into our messages: a
+Codes are matched ignoring case and punctuation. ``Message`` is never copied into our messages: a
 validation message may echo the rejected input, which can be patient data.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import httpx
 
 from adapters.errors import (
     ConfigurationError,
@@ -32,9 +32,9 @@ from adapters.errors import (
     ValidationFailed,
     WriteFailed,
 )
-from adapters.http.errors import describe_request, parse_retry_after, status_error_type
+from adapters.http.errors import VendorErrors
 
-__all__ = ["error_type", "map_eaglesoft_error", "vendor_error_code", "write_failure"]
+__all__ = ["EAGLESOFT_ERRORS", "vendor_error_code", "write_failure"]
 
 # Vendor codes that say more than their status (matched ignoring case and punctuation).
 _VENDOR_CODES: dict[str, type[PMSError]] = {
@@ -80,27 +80,8 @@ def vendor_error_code(body: Any) -> str | None:
     return code if isinstance(code, str) and code else None
 
 
-def error_type(status: int, vendor_code: str | None) -> type[PMSError]:
-    """The most specific error type for a status and vendor code; unknown failures stay a generic PMSError.
-
-    A 5xx is retryable whatever its vendor code says; among 4xx answers the vendor code is more specific.
-    """
-    if status >= 500:
-        return Unavailable
-    kind = _VENDOR_CODES.get(_key(vendor_code)) if vendor_code else None
-    if kind is not None:
-        return kind
-    return status_error_type(status)
-
-
-def map_eaglesoft_error(response: httpx.Response) -> PMSError:
-    """Translate a non-2xx Eaglesoft response. Matches the HTTP layer's ``ErrorMapper`` signature."""
-    status = response.status_code
-    code = vendor_error_code(_json_or_none(response))
-    kind = error_type(status, code)
-    retry_after = parse_retry_after(response.headers.get("Retry-After")) if kind is RateLimited else None
-    message = f"{_where(response)} -> HTTP {status}" + (f" vendor_code={code}" if code else "")
-    return kind(message, http_status=status, retry_after=retry_after, vendor_code=code)
+EAGLESOFT_ERRORS = VendorErrors(label="Eaglesoft", code_of=vendor_error_code, types=_VENDOR_CODES, key=_key)
+"""The HTTP layer's error mapper for Eaglesoft."""
 
 
 def write_failure(write_id: str, error_code: str | None, *, what: str) -> PMSError:
@@ -120,17 +101,3 @@ def write_failure(write_id: str, error_code: str | None, *, what: str) -> PMSErr
     if kind is None:
         return WriteFailed(message, code=ErrorCode.INTERNAL, vendor_code=error_code)
     return kind(message, vendor_code=error_code)
-
-
-def _where(response: httpx.Response) -> str:
-    try:
-        return describe_request(response.request)
-    except RuntimeError:  # a response built without its request (hand-made fakes)
-        return "Eaglesoft"
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except (ValueError, UnicodeDecodeError, httpx.ResponseNotRead):
-        return None

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import SecretStr
 
-from adapters.eaglesoft.errors import map_eaglesoft_error
+from adapters.eaglesoft.errors import EAGLESOFT_ERRORS
 from adapters.eaglesoft.times import parse_local, to_utc
 from adapters.errors import PMSError, Unauthorized
 from adapters.http import Token
@@ -101,7 +101,7 @@ class SessionLogin:
             except ValueError:
                 raise PMSError("Eaglesoft session response is not JSON") from None
             return parse_session(payload, zone=self._zone, now_utc=self._wall_clock(), now_mono=self._clock())
-        error = map_eaglesoft_error(response)
+        error = EAGLESOFT_ERRORS(response)
         if response.status_code in (400, 401, 403):
             # A refused login is a wrong key, user or password: permanent until someone fixes the registry.
             raise Unauthorized(

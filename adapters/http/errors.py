@@ -1,9 +1,10 @@
 """Translation of HTTP failures into :mod:`adapters.errors`, each kind in one place.
 
 Transport exceptions (no response) are mapped here for every vendor, like httpx's
-``map_httpcore_exceptions``. Responses with an error status are mapped by the vendor's
-:data:`ErrorMapper`, which usually reads its error body for a vendor code and then calls
-:func:`default_error_mapper`.
+``map_httpcore_exceptions``. Responses with an error status are mapped by an :data:`ErrorMapper`: for a
+vendor, its :class:`VendorErrors` (where its error bodies carry a code, and what its codes mean), so every
+vendor follows one rule: the status decides by the usual REST conventions (:func:`status_error_type`), a
+known vendor code refines it, and a 5xx stays retryable whatever its code says.
 
 Messages name the method, the route (never the query string: it may hold a patient's name), the status and
 the vendor code. They never carry a request or response body.
@@ -12,10 +13,12 @@ the vendor code. They never carry a request or response body.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 
@@ -35,6 +38,7 @@ from adapters.errors import (
 __all__ = [
     "ROUTE_EXTENSION",
     "ErrorMapper",
+    "VendorErrors",
     "default_error_mapper",
     "describe_request",
     "map_response",
@@ -118,6 +122,54 @@ def describe_request(request: httpx.Request) -> str:
     """``"METHOD route"``: the route template when the caller gave one, else the path without its query."""
     route = request.extensions.get(ROUTE_EXTENSION)
     return f"{request.method} {route if isinstance(route, str) else request.url.path}"
+
+
+def _same(code: str) -> str:
+    return code
+
+
+@dataclass(frozen=True)
+class VendorErrors:
+    """A vendor's error answers, as an :data:`ErrorMapper`: ``code_of`` finds the vendor code in a parsed
+    error body (None for another shape), ``types`` says what the known codes mean, compared after ``key``
+    (e.g. ignoring case). ``label`` names the vendor in a message when the request is unknown."""
+
+    label: str
+    code_of: Callable[[Any], str | None]
+    types: Mapping[str, type[PMSError]]
+    key: Callable[[str], str] = _same
+
+    def error_type(self, status: int, vendor_code: str | None) -> type[PMSError]:
+        """The most specific type for a status and vendor code; an unknown failure stays a generic PMSError.
+
+        A 5xx says the PMS failed: its code may say how to retry (a quota violation is a rate limit) but
+        never turn it into a permanent error.
+        """
+        by_code = self.types.get(self.key(vendor_code)) if vendor_code else None
+        if by_code is None or (status >= 500 and not by_code.retryable):
+            return status_error_type(status)
+        return by_code
+
+    def __call__(self, response: httpx.Response) -> PMSError:
+        status = response.status_code
+        code = self.code_of(_json_or_none(response))
+        kind = self.error_type(status, code)
+        retry_after = parse_retry_after(response.headers.get("Retry-After")) if kind is RateLimited else None
+        message = f"{self._where(response)} -> HTTP {status}" + (f" vendor_code={code}" if code else "")
+        return kind(message, http_status=status, retry_after=retry_after, vendor_code=code)
+
+    def _where(self, response: httpx.Response) -> str:
+        try:
+            return describe_request(response.request)
+        except RuntimeError:  # a response built without its request (tests, hand-made fakes)
+            return self.label
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError, httpx.ResponseNotRead):
+        return None
 
 
 @contextmanager

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from adapters.dentrix.errors import error_type, map_ascend_error, vendor_error_code
+from adapters.dentrix.errors import ASCEND_ERRORS, vendor_error_code
 from adapters.errors import (
     Conflict,
     ErrorCode,
@@ -54,7 +54,7 @@ def test_map_ascend_error(
         if body is not None
         else httpx.Response(status, headers=headers)
     )
-    error = map_ascend_error(response)
+    error = ASCEND_ERRORS(response)
     assert type(error) is expected
     assert error.http_status == status
     assert error.retry_after == retry_after
@@ -62,7 +62,7 @@ def test_map_ascend_error(
 
 
 def test_message_carries_status_and_code_but_never_the_fault_string() -> None:
-    error = map_ascend_error(httpx.Response(400, json=_fault("validation.failed", "firstName Jane invalid")))
+    error = ASCEND_ERRORS(httpx.Response(400, json=_fault("validation.failed", "firstName Jane invalid")))
     assert error.message == "Dentrix -> HTTP 400 vendor_code=validation.failed"
     assert "validation.failed" in error.message
     assert "Jane" not in error.message
@@ -71,7 +71,7 @@ def test_message_carries_status_and_code_but_never_the_fault_string() -> None:
 
 
 def test_non_json_body_maps_by_status() -> None:
-    error = map_ascend_error(httpx.Response(503, text="<html>gateway</html>"))
+    error = ASCEND_ERRORS(httpx.Response(503, text="<html>gateway</html>"))
     assert isinstance(error, Unavailable)
     assert error.retryable
     assert error.vendor_code is None
@@ -101,10 +101,10 @@ def test_vendor_error_code(body: object, expected: str | None) -> None:
     ],
 )
 def test_error_type(status: int, code: str | None, expected: type[PMSError]) -> None:
-    assert error_type(status, code) is expected
+    assert ASCEND_ERRORS.error_type(status, code) is expected
 
 
 def test_message_names_the_route_not_the_query() -> None:
     request = httpx.Request("GET", "https://h/ascend-gateway/api/v1/patients?filter=lastName~=Doe")
-    error = map_ascend_error(httpx.Response(404, request=request))
+    error = ASCEND_ERRORS(httpx.Response(404, request=request))
     assert error.message == "GET /ascend-gateway/api/v1/patients -> HTTP 404"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from adapters.eaglesoft.errors import error_type, map_eaglesoft_error, vendor_error_code
+from adapters.eaglesoft.errors import EAGLESOFT_ERRORS, vendor_error_code
 from adapters.errors import (
     ConfigurationError,
     Conflict,
@@ -41,7 +41,7 @@ from adapters.errors import (
     ],
 )
 def test_error_type(status: int, code: str | None, kind: type[PMSError]) -> None:
-    assert error_type(status, code) is kind
+    assert EAGLESOFT_ERRORS.error_type(status, code) is kind
 
 
 def test_map_eaglesoft_error_reads_code_and_retry_after_never_the_message() -> None:
@@ -52,7 +52,7 @@ def test_map_eaglesoft_error_reads_code_and_retry_after_never_the_message() -> N
         json={"ErrorCode": "TooManyRequests", "Message": "Lovelace"},
         request=request,
     )
-    error = map_eaglesoft_error(response)
+    error = EAGLESOFT_ERRORS(response)
     assert isinstance(error, RateLimited)
     assert (error.retry_after, error.vendor_code, error.http_status) == (7.0, "TooManyRequests", 429)
     assert "Lovelace" not in str(error)

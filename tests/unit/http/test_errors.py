@@ -22,6 +22,7 @@ from adapters.errors import (
 )
 from adapters.http.errors import (
     ROUTE_EXTENSION,
+    VendorErrors,
     default_error_mapper,
     describe_request,
     map_response,
@@ -143,3 +144,44 @@ def test_map_transport_errors(
 def test_map_transport_errors_leaves_other_exceptions_alone() -> None:
     with pytest.raises(KeyError), map_transport_errors("GET /x", write=False):
         raise KeyError("k")
+
+
+_CODES = VendorErrors(
+    label="Vendor",
+    code_of=lambda body: body.get("code") if isinstance(body, dict) else None,
+    types={"quota": RateLimited, "badfield": ValidationFailed, "locked": Unavailable},
+    key=str.lower,
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (400, "BadField", ValidationFailed),  # a known code refines the status, compared after `key`
+        (409, "locked", Unavailable),
+        (400, "unknown", ValidationFailed),  # an unknown code leaves the status to decide
+        (503, "badfield", Unavailable),  # a 5xx stays retryable whatever its code says
+        (500, "quota", RateLimited),  # but its code may say how to retry
+        (302, None, PMSError),
+    ],
+)
+def test_vendor_errors_refine_the_status_by_code(status: int, code: str | None, kind: type[PMSError]) -> None:
+    assert _CODES.error_type(status, code) is kind
+
+
+def test_vendor_errors_map_a_response_with_its_code_and_retry_after() -> None:
+    request = httpx.Request("GET", "https://pms.test/x?name=Doe", extensions={ROUTE_EXTENSION: "/x"})
+    response = httpx.Response(
+        429, json={"code": "quota", "text": "Doe"}, headers={"Retry-After": "4"}, request=request
+    )
+    error = _CODES(response)
+    assert isinstance(error, RateLimited)
+    assert (error.retry_after, error.vendor_code, str(error)) == (
+        4.0,
+        "quota",
+        "GET /x -> HTTP 429 vendor_code=quota",
+    )
+
+
+def test_vendor_errors_name_the_vendor_without_a_request() -> None:
+    assert str(_CODES(httpx.Response(404, text="<html>"))) == "Vendor -> HTTP 404"
