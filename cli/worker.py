@@ -138,11 +138,12 @@ def worker(
     )
     topology = build(settings, registry)
     logging.getLogger(__name__).info(
-        "worker starting practices=%s pid=%s topics=%s kafka=%s",
+        "worker starting practices=%s pid=%s topics=%s bootstrap=%s security=%s",
         len(registry),
         os.getpid(),
         settings.topics.commands,
-        kafka.describe(),
+        kafka.bootstrap_servers,
+        kafka.security_protocol.value,
     )
     import faust
 
