@@ -77,7 +77,8 @@ def worker(
         str, typer.Option(help="How long answered commands are remembered for replays (e.g. 7d, 48h).")
     ] = "7d",
     web_port: Annotated[
-        int | None, typer.Option(help="Serve Faust's web pages (health) on this port.")
+        int | None,
+        typer.Option(envvar="PMS_RELAY_WEB_PORT", help="Serve Faust's web pages (health) on this port."),
     ] = None,
     web_host: Annotated[
         str,

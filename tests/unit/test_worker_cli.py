@@ -108,3 +108,36 @@ def test_faust_runs_with_our_logging_not_its_own(started: Started, registry: Pat
     assert worker.kwargs["quiet"] is True
     assert worker.spinner is None
     assert worker.executed
+
+
+def test_the_web_port_can_come_from_the_environment(started: Started, registry: Path) -> None:
+    run(registry, env={"PMS_RELAY_WEB_PORT": "7070"})  # the container image sets it
+    assert started.settings[0].web_port == 7070
+
+
+def test_kafka_security_comes_from_the_environment(started: Started, registry: Path) -> None:
+    env = {
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_USERNAME": "relay",
+        "KAFKA_SASL_PASSWORD": "pw-never-printed",
+    }
+    result = runner.invoke(
+        worker_cli.app, ["--config", str(registry), "--bootstrap-servers", "k:9093"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    kafka = started.settings[0].kafka
+    assert (kafka.bootstrap_servers, kafka.security_protocol.value, kafka.sasl_username) == (
+        "k:9093",
+        "SASL_SSL",
+        "relay",
+    )
+    assert "pw-never-printed" not in result.output
+
+
+def test_bad_kafka_settings_stop_the_worker_naming_the_variable(started: Started, registry: Path) -> None:
+    result = runner.invoke(
+        worker_cli.app, ["--config", str(registry)], env={"KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}
+    )
+    assert result.exit_code == 2
+    assert "KAFKA_SASL_USERNAME" in result.output
+    assert not started.settings
