@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 __all__ = [
     "Address",
@@ -47,14 +47,13 @@ def _as_utc(value: datetime) -> datetime:
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 """A timezone-aware instant, normalized to UTC."""
 
+PmsKind = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
+"""Which PMS: the kind of one vendor of :data:`adapters.vendors.VENDORS` (``DENTRIX``, ``EAGLESOFT``, …).
+Open text, not an enum: a vendor added later is a new value, never a new type."""
+
 
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
-
-
-class PmsKind(StrEnum):
-    DENTRIX = "DENTRIX"
-    EAGLESOFT = "EAGLESOFT"
 
 
 class Gender(StrEnum):

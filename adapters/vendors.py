@@ -1,38 +1,52 @@
-"""The vendors pms-relay speaks: for each PMS kind, its connection settings and its adapter.
+"""The vendors pms-relay speaks: one line per vendor folder, the only list of them.
 
-The one place outside the vendor folders that names them, so the stream layer can build an adapter for a
-practice without knowing any vendor.
+The practice registry, the worker's adapters, the CLI's ``pms-relay sandbox <name>`` commands, the demo and
+the adapter contract suite all read :data:`VENDORS`. Adding a PMS is a folder that exports its ``VENDOR``
+(see :class:`adapters.vendor.Vendor`) and its line here; its kind travels as text in the event contract, so
+no schema changes.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, BaseModel
+
+from adapters import dentrix, eaglesoft
 from adapters.contract import PMSInterface
-from adapters.dentrix.adapter import DentrixAdapter
-from adapters.dentrix.config import DentrixConfig
-from adapters.domain import PmsKind
-from adapters.eaglesoft.adapter import EaglesoftAdapter
-from adapters.eaglesoft.config import EaglesoftConfig
 from adapters.errors import ConfigurationError
+from adapters.vendor import Vendor
 
-__all__ = ["connection_model", "make_adapter"]
+__all__ = ["VENDORS", "VendorName", "connection_model", "make_adapter", "vendor"]
 
-_CONNECTIONS: dict[PmsKind, type[BaseModel]] = {
-    PmsKind.DENTRIX: DentrixConfig,
-    PmsKind.EAGLESOFT: EaglesoftConfig,
-}
+VENDORS: tuple[Vendor[Any], ...] = (dentrix.VENDOR, eaglesoft.VENDOR)
+
+_BY_KIND = {v.kind: v for v in VENDORS}
 
 
-def connection_model(kind: PmsKind) -> type[BaseModel]:
+def vendor(kind: str) -> Vendor[Any]:
+    """The vendor of ``kind`` (``"DENTRIX"``); :class:`ConfigurationError` for a kind no folder declares."""
+    found = _BY_KIND.get(kind)
+    if found is None:
+        raise ConfigurationError(f"unknown PMS {kind}; known: {', '.join(_BY_KIND)}")
+    return found
+
+
+def _known_name(name: str) -> str:
+    if name not in {v.name for v in VENDORS}:
+        raise ValueError(f"unknown PMS {name!r}; known: {', '.join(v.name for v in VENDORS)}")
+    return name
+
+
+VendorName = Annotated[str, AfterValidator(_known_name)]
+"""A vendor's :attr:`~adapters.vendor.Vendor.name` (``dentrix``), validated against :data:`VENDORS`."""
+
+
+def connection_model(kind: str) -> type[BaseModel]:
     """The frozen settings model of ``kind``'s adapter."""
-    return _CONNECTIONS[kind]
+    return vendor(kind).config
 
 
-def make_adapter(kind: PmsKind, connection: BaseModel) -> PMSInterface:
+def make_adapter(kind: str, connection: BaseModel) -> PMSInterface:
     """A new adapter of ``kind`` configured by ``connection`` (an instance of :func:`connection_model`)."""
-    if isinstance(connection, DentrixConfig) and kind is PmsKind.DENTRIX:
-        return DentrixAdapter(connection)
-    if isinstance(connection, EaglesoftConfig) and kind is PmsKind.EAGLESOFT:
-        return EaglesoftAdapter(connection)
-    raise ConfigurationError(f"no {kind} adapter for settings of type {type(connection).__name__}")
+    return vendor(kind).make_adapter(connection)

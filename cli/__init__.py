@@ -10,7 +10,7 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="pms-relay",
-    help="Relay dental PMS command events from Kafka to Dentrix and Eaglesoft, and answer them.",
+    help="Relay dental PMS command events from Kafka to each practice's PMS, and answer them.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold secrets or patient data
 )
@@ -26,6 +26,7 @@ _GROUPS = {
     "send": "cli.send",
     "demo": "cli.demo",
     "dlq": "cli.dlq",
+    "audit": "cli.audit",
 }
 
 for _name, _module in _GROUPS.items():

@@ -43,7 +43,7 @@ def check(
     for practice_id, practice in sorted(registry.practices.items()):
         row = [
             practice_id,
-            practice.pms.value.lower(),
+            practice.pms.lower(),
             practice.time_zone,
             f"{practice.rate_per_second:g}",
             str(practice.max_concurrent),

@@ -135,7 +135,7 @@ _LISTS: dict[type[BaseModel], str] = {
 def render_result(result: ResultEnvelope) -> RenderableType:
     """A table for a list answer, a key/value panel for a single record."""
     title = (
-        f"{result.command_type.value} · {result.practice_id} · {result.pms.value} · "
+        f"{result.command_type.value} · {result.practice_id} · {result.pms} · "
         f"{result.attempts} attempt(s) · {result.duration_ms} ms"
     )
     field = _LISTS.get(type(result.payload))

@@ -37,7 +37,7 @@ class CircuitAlerts:
             transition.old,
             transition.new,
             transition.practice_id,
-            transition.pms.value,
+            transition.pms,
         )
         self._observer.circuit_changed(transition)
         task = asyncio.get_running_loop().create_task(self._outbox.send(self._topic, alert_event(transition)))
@@ -49,7 +49,7 @@ def alert_event(transition: Transition) -> EncodedMessage:
     body = {
         "type": "circuit",
         "practice_id": transition.practice_id,
-        "pms": transition.pms.value,
+        "pms": transition.pms,
         "from": transition.old,
         "to": transition.new,
         "failures": transition.failures,

@@ -139,7 +139,7 @@ class CircuitBoard:
         self._breakers: dict[str, pybreaker.CircuitBreaker] = {}
 
     def _breaker(self, practice_id: str, pms: PmsKind, settings: CircuitSettings) -> pybreaker.CircuitBreaker:
-        key = f"{practice_id}|{pms.value}"
+        key = f"{practice_id}|{pms}"
         breaker = self._breakers.get(key)
         if breaker is None:
             breaker = pybreaker.CircuitBreaker(
@@ -156,7 +156,7 @@ class CircuitBoard:
         return breaker
 
     def storage(self, practice_id: str, pms: PmsKind) -> TableStorage:
-        return TableStorage(self._table, f"{practice_id}|{pms.value}")
+        return TableStorage(self._table, f"{practice_id}|{pms}")
 
     def rejection(self, practice_id: str, pms: PmsKind, settings: CircuitSettings) -> Failure | None:
         """Why a call for this practice must not be made now (parked or open), or None."""

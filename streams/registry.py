@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from adapters.domain import PmsKind
 from adapters.errors import ConfigurationError
-from adapters.vendors import connection_model
+from adapters.vendors import VendorName, connection_model, vendor
 
 __all__ = ["CircuitSettings", "Practice", "Registry", "RegistryError", "load_registry", "parse_registry"]
 
@@ -52,7 +52,7 @@ class CircuitSettings(_Frozen):
 
 
 class _PracticeFile(_Frozen):
-    pms: Literal["dentrix", "eaglesoft"]
+    pms: VendorName
     time_zone: str
     rate_per_second: float | None = Field(default=None, gt=0)
     max_concurrent: int | None = Field(default=None, ge=1)
@@ -76,7 +76,7 @@ class _Defaults(_Frozen):
 
 
 class _RegistryFile(_Frozen):
-    defaults: dict[Literal["dentrix", "eaglesoft"], _Defaults] = Field(default_factory=dict)
+    defaults: dict[VendorName, _Defaults] = Field(default_factory=dict)
     practices: dict[str, _PracticeFile]
 
 
@@ -89,7 +89,7 @@ class Practice(_Frozen):
     rate_per_second: float
     max_concurrent: int
     circuit: CircuitSettings
-    connection: BaseModel  # the vendor's frozen config model (DentrixConfig, EaglesoftConfig)
+    connection: BaseModel  # the frozen config model of its vendor (adapters/<vendor>/config.py)
 
 
 class Registry(_Frozen):
@@ -135,11 +135,11 @@ def parse_registry(raw: object, *, environ: Mapping[str, str], base_dir: Path) -
 def _resolve(
     practice_id: str,
     entry: _PracticeFile,
-    defaults: Mapping[Literal["dentrix", "eaglesoft"], _Defaults],
+    defaults: Mapping[str, _Defaults],
     environ: Mapping[str, str],
     base_dir: Path,
 ) -> Practice:
-    kind = PmsKind(entry.pms.upper())
+    kind = vendor(entry.pms.upper()).kind
     pms_defaults = defaults.get(entry.pms, _Defaults())
     model = connection_model(kind)
     connection = {

@@ -2,5 +2,16 @@
 
 from adapters.dentrix.adapter import DentrixAdapter
 from adapters.dentrix.config import DentrixConfig
+from adapters.dentrix.sandbox.command import serve_dentrix
+from adapters.dentrix.sandbox.harness import DentrixHarness
+from adapters.vendor import Vendor
 
-__all__ = ["DentrixAdapter", "DentrixConfig"]
+VENDOR = Vendor(
+    kind=DentrixAdapter.kind,
+    config=DentrixConfig,
+    adapter=DentrixAdapter,
+    sandbox=serve_dentrix,
+    harness=DentrixHarness,
+)
+
+__all__ = ["VENDOR", "DentrixAdapter", "DentrixConfig"]

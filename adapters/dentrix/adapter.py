@@ -40,7 +40,6 @@ from adapters.domain import (
     PatientCreateData,
     PatientSearchQuery,
     PatientUpdateData,
-    PmsKind,
 )
 from adapters.errors import Conflict, NotFound, PMSError, ValidationFailed
 from adapters.http import RetryPolicy, TokenCache
@@ -75,7 +74,7 @@ Json = dict[str, Any]
 class DentrixAdapter(HttpAdapter):
     """One practice's Dentrix, reached through Ascend. ``transport`` is the seam for tests."""
 
-    kind = PmsKind.DENTRIX
+    kind = "DENTRIX"
     dialect = ASCEND
 
     def __init__(

@@ -3,5 +3,16 @@ times, asynchronous writes."""
 
 from adapters.eaglesoft.adapter import EaglesoftAdapter
 from adapters.eaglesoft.config import EaglesoftConfig
+from adapters.eaglesoft.sandbox.command import serve_eaglesoft
+from adapters.eaglesoft.sandbox.harness import EaglesoftHarness
+from adapters.vendor import Vendor
 
-__all__ = ["EaglesoftAdapter", "EaglesoftConfig"]
+VENDOR = Vendor(
+    kind=EaglesoftAdapter.kind,
+    config=EaglesoftConfig,
+    adapter=EaglesoftAdapter,
+    sandbox=serve_eaglesoft,
+    harness=EaglesoftHarness,
+)
+
+__all__ = ["VENDOR", "EaglesoftAdapter", "EaglesoftConfig"]

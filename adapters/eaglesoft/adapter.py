@@ -48,7 +48,6 @@ from adapters.domain import (
     PatientCreateData,
     PatientSearchQuery,
     PatientUpdateData,
-    PmsKind,
 )
 from adapters.eaglesoft import mapping
 from adapters.eaglesoft.config import EaglesoftConfig
@@ -94,7 +93,7 @@ def major_version(version: str | None) -> int | None:
 class EaglesoftAdapter(HttpAdapter):
     """One practice's Eaglesoft. ``transport`` and ``sleep`` are the seams for tests."""
 
-    kind = PmsKind.EAGLESOFT
+    kind = "EAGLESOFT"
     dialect = EAGLESOFT
 
     def __init__(

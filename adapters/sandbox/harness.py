@@ -1,9 +1,9 @@
-"""What the contract suite needs from a vendor's sandbox, in vendor-neutral terms.
+"""A sandbox as the adapter contract suite (``tests/contract/``) drives it, in vendor-neutral terms.
 
-A vendor joins the suite by implementing :class:`SandboxHarness` (e.g. ``dentrix_harness.py``) and adding its
-name to ``HARNESSES`` in ``conftest.py``; the assertions in ``test_contract.py`` never change. Faults, request
-logs and known records are described with the nouns of the normalized domain (resources, reads and writes),
-never with a vendor's paths or field names.
+Each vendor's sandbox package implements :class:`SandboxHarness` (``adapters/<vendor>/sandbox/harness.py``)
+and names it in its ``VENDOR``; the suite runs once per vendor of :data:`adapters.vendors.VENDORS`, and its
+assertions never change. Faults, request logs and known records are described with the nouns of the
+normalized domain (resources, reads and writes), never with a vendor's paths or field names.
 """
 
 from __future__ import annotations

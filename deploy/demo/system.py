@@ -26,6 +26,7 @@ import httpx
 import yaml
 from confluent_kafka.admin import AdminClient
 
+from adapters.vendors import VENDORS
 from deploy.demo.children import Child, Children
 from deploy.demo.registry import DX_PRACTICE, ES_PRACTICE, DemoRegistry, demo_registry
 from deploy.demo.watch import TopicWatch
@@ -86,8 +87,8 @@ class DemoSystem:
     def start(self, workers: int) -> None:
         self._start_kafka()
         self._create_topics()
-        for vendor in ("dentrix", "eaglesoft"):
-            self._start_sandbox(vendor)
+        for vendor in VENDORS:
+            self._start_sandbox(vendor.name)
         self._write_registry()
         for index in range(workers):
             self._start_worker(index)

@@ -1,6 +1,7 @@
 """Fixtures of the adapter contract suite: one sandbox per vendor for the session, a fresh adapter per test.
 
-Add a vendor by implementing :class:`tests.contract.harness.SandboxHarness` and listing it in ``HARNESSES``.
+The suite runs once per vendor of :data:`adapters.vendors.VENDORS`, through the harness its folder declares
+(:class:`adapters.sandbox.harness.SandboxHarness`).
 """
 
 from __future__ import annotations
@@ -11,19 +12,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 
 from adapters.contract import PMSInterface
-from tests.contract.dentrix_harness import DentrixHarness
-from tests.contract.eaglesoft_harness import EaglesoftHarness
-from tests.contract.harness import AdapterOverrides, SandboxHarness
-
-HARNESSES: dict[str, Callable[[], SandboxHarness]] = {
-    "dentrix": DentrixHarness,
-    "eaglesoft": EaglesoftHarness,
-}
+from adapters.sandbox.harness import AdapterOverrides, SandboxHarness
+from adapters.vendors import VENDORS
 
 
-@pytest.fixture(scope="session", params=sorted(HARNESSES))
+@pytest.fixture(scope="session", params=VENDORS, ids=lambda vendor: vendor.name)
 def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxHarness]:
-    harness = HARNESSES[request.param]()
+    harness: SandboxHarness = request.param.harness()
     harness.start()
     try:
         yield harness

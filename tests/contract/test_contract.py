@@ -1,5 +1,5 @@
 """The adapter contract: every PMS adapter passes these tests, unchanged, against its vendor's sandbox over
-real HTTP. Vendor differences live in the harness (``tests/contract/*_harness.py``), never here."""
+real HTTP. Vendor differences live in the harness (``adapters/<vendor>/sandbox/harness.py``), never here."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from adapters.domain import (
     PhoneType,
 )
 from adapters.errors import Conflict, NotFound, PMSError, RateLimited, ValidationFailed
-from tests.contract.harness import Fault, FaultKind, LoggedRequest, Resource, SandboxHarness
+from adapters.sandbox.harness import Fault, FaultKind, LoggedRequest, Resource, SandboxHarness
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

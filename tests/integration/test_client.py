@@ -41,7 +41,6 @@ from adapters.domain import (
     PatientCreateData,
     PatientSearchQuery,
     PatientUpdateData,
-    PmsKind,
 )
 from adapters.errors import ErrorCode
 from cli import send as send_cli
@@ -92,7 +91,7 @@ def _result(command: CommandEnvelope, payload: ResultPayload, attempts: int = 1)
         command_id=command.command_id,
         command_type=command.command_type,
         practice_id=command.practice_id,
-        pms=PmsKind.DENTRIX,
+        pms="DENTRIX",
         completed_at=datetime.now(UTC),
         attempts=attempts,
         duration_ms=3,
@@ -108,7 +107,7 @@ def _error(command: CommandEnvelope, code: ErrorCode) -> ErrorEnvelope:
         code=code,
         retryable=code in (ErrorCode.UNAVAILABLE, ErrorCode.RATE_LIMITED),
         message=f"fake {code.value.lower()}",
-        pms=PmsKind.DENTRIX,
+        pms="DENTRIX",
         attempts=2,
         http_status=409 if code is ErrorCode.CONFLICT else None,
         failed_at=datetime.now(UTC),

@@ -15,9 +15,9 @@ import pytest
 from adapters.deadline import deadline_scope
 from adapters.domain import Appointment, AppointmentCreateData, DateRange
 from adapters.eaglesoft import EaglesoftAdapter
+from adapters.eaglesoft.sandbox.harness import EaglesoftHarness
 from adapters.errors import PMSError, Unavailable, Unsupported, ValidationFailed
-from tests.contract.eaglesoft_harness import EaglesoftHarness
-from tests.contract.harness import AdapterOverrides
+from adapters.sandbox.harness import AdapterOverrides
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from adapters import domain
 from adapters.errors import ErrorCode
+from adapters.vendors import VENDORS
 from schemas import check_full, load_current, load_history
 from schemas.catalog import TOP_LEVEL, schema_fingerprint
 from streams import envelopes
@@ -164,13 +165,16 @@ def test_envelope_fields_mirror_records(model: type[BaseModel], record: str) -> 
         (domain.PatientStatus, "PatientStatus"),
         (domain.PhoneType, "PhoneType"),
         (domain.AppointmentStatus, "AppointmentStatus"),
-        (domain.PmsKind, "PmsKind"),
         (ErrorCode, "ErrorCode"),
         (envelopes.CommandType, "CommandType"),
     ],
 )
 def test_enum_symbols_mirror_python_enums(enum: Any, avro_name: str) -> None:
     assert _all_named()[avro_name]["symbols"] == [member.value for member in enum]
+
+
+def test_every_vendor_kind_is_a_pms_kind_of_the_contract() -> None:
+    assert _all_named()["PmsKind"]["symbols"] == [vendor.kind for vendor in VENDORS]
 
 
 def test_every_optional_envelope_field_has_a_null_default() -> None:

@@ -1,4 +1,4 @@
-"""The contract suite's :class:`~tests.contract.harness.SandboxHarness` for Dentrix: the Ascend sandbox in a
+"""The contract suite's :class:`~adapters.sandbox.harness.SandboxHarness` for Dentrix: the Ascend sandbox in a
 thread of this process, driven through its documented admin API (``/_admin``), and a ``DentrixAdapter``."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from adapters.dentrix import DentrixAdapter, DentrixConfig
-from adapters.dentrix.sandbox import API_BASE, TOKEN_PATH, DentrixSandbox, SandboxConfig
+from adapters.dentrix.adapter import DentrixAdapter
+from adapters.dentrix.config import DentrixConfig
+from adapters.dentrix.sandbox.app import API_BASE, TOKEN_PATH, DentrixSandbox, SandboxConfig
 from adapters.dentrix.sandbox.seed import build_seed
 from adapters.http import RetryPolicy
-from adapters.sandbox.runner import RunningServer
-from tests.contract.harness import (
+from adapters.sandbox.harness import (
     AdapterOverrides,
     AdminApi,
     Fault,
@@ -25,6 +25,7 @@ from tests.contract.harness import (
     Resource,
     fault_rule,
 )
+from adapters.sandbox.runner import RunningServer
 
 __all__ = ["DentrixHarness"]
 

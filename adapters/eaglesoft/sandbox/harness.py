@@ -1,4 +1,4 @@
-"""The contract suite's :class:`~tests.contract.harness.SandboxHarness` for Eaglesoft: the Eaglesoft sandbox in a
+"""The contract suite's :class:`~adapters.sandbox.harness.SandboxHarness` for Eaglesoft: the Eaglesoft sandbox in a
 thread of this process, driven through its documented admin API (``/_admin``), and an ``EaglesoftAdapter``
 for the sandbox's first practice (Chicago: it observes daylight-saving time).
 
@@ -24,12 +24,13 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from adapters.eaglesoft import EaglesoftAdapter, EaglesoftConfig
-from adapters.eaglesoft.sandbox import API_BASE, EaglesoftSandbox, SandboxConfig
+from adapters.eaglesoft.adapter import EaglesoftAdapter
+from adapters.eaglesoft.config import EaglesoftConfig
+from adapters.eaglesoft.sandbox.app import API_BASE, EaglesoftSandbox
+from adapters.eaglesoft.sandbox.config import SandboxConfig
 from adapters.eaglesoft.sandbox.seed import build_seed
 from adapters.http import RetryPolicy
-from adapters.sandbox.runner import RunningServer
-from tests.contract.harness import (
+from adapters.sandbox.harness import (
     AdapterOverrides,
     AdminApi,
     Fault,
@@ -38,6 +39,7 @@ from tests.contract.harness import (
     Resource,
     fault_rule,
 )
+from adapters.sandbox.runner import RunningServer
 
 __all__ = ["EaglesoftHarness"]
 

@@ -325,7 +325,7 @@ async def test_validate_connection_reports_version(adapter: DentrixAdapter, fake
         200, json={"data": []}, headers={"X-Ascend-Version": "1.4"}
     )
     status = await adapter.validate_connection()
-    assert (status.ok, status.version, status.writable, status.pms.value) == (True, "1.4", True, "DENTRIX")
+    assert (status.ok, status.version, status.writable, status.pms) == (True, "1.4", True, "DENTRIX")
 
 
 async def test_unreadable_record_never_quotes_patient_data(

@@ -342,8 +342,8 @@ class Harness:
 
     def __post_init__(self) -> None:
         self.adapters = {
-            DENTRIX: FakeAdapter(PmsKind.DENTRIX),
-            EAGLESOFT: FakeAdapter(PmsKind.EAGLESOFT),
+            DENTRIX: FakeAdapter("DENTRIX"),
+            EAGLESOFT: FakeAdapter("EAGLESOFT"),
         }
         self.board = CircuitBoard(self.circuit_table, notify=self.transitions.append, clock=self.clock)
         self.pipeline = Pipeline(

@@ -7,7 +7,6 @@ from typing import Any
 import pybreaker
 import pytest
 
-from adapters.domain import PmsKind
 from adapters.errors import ErrorCode, Unavailable, ValidationFailed
 from streams.circuit import CircuitBoard, CircuitOpen, TableStorage, Transition
 from streams.registry import CircuitSettings
@@ -94,16 +93,16 @@ def test_rejection(clock: FakeClock, entry: dict[str, Any] | None, expected: Fai
             for key, value in entry.items()
         }
     board = CircuitBoard(table, clock=clock)
-    assert board.rejection("p1", PmsKind.DENTRIX, SETTINGS) == expected
+    assert board.rejection("p1", "DENTRIX", SETTINGS) == expected
 
 
 def test_park_only_ever_extends(clock: FakeClock) -> None:
     board = CircuitBoard({}, clock=clock)
-    board.park("p1", PmsKind.DENTRIX, 120)
-    board.park("p1", PmsKind.DENTRIX, 10)
-    assert board.storage("p1", PmsKind.DENTRIX).parked_until == clock() + 120
-    board.park("p1", PmsKind.EAGLESOFT, 5)
-    assert board.storage("p1", PmsKind.DENTRIX).parked_until == clock() + 120
+    board.park("p1", "DENTRIX", 120)
+    board.park("p1", "DENTRIX", 10)
+    assert board.storage("p1", "DENTRIX").parked_until == clock() + 120
+    board.park("p1", "EAGLESOFT", 5)
+    assert board.storage("p1", "DENTRIX").parked_until == clock() + 120
 
 
 async def _fail(board: CircuitBoard, error: Exception) -> None:
@@ -111,7 +110,7 @@ async def _fail(board: CircuitBoard, error: Exception) -> None:
         raise error
 
     with pytest.raises(type(error)):
-        await board.call("p1", PmsKind.DENTRIX, SETTINGS, boom)
+        await board.call("p1", "DENTRIX", SETTINGS, boom)
 
 
 async def _ok() -> str:
@@ -127,13 +126,13 @@ async def test_open_state_survives_a_new_board_over_the_same_table(clock: FakeCl
     assert [(t.old, t.new, t.failures) for t in transitions] == [("closed", "open", 2)]
 
     restarted = CircuitBoard(table, clock=clock)
-    assert restarted.state("p1", PmsKind.DENTRIX) == pybreaker.STATE_OPEN
-    assert restarted.rejection("p1", PmsKind.DENTRIX, SETTINGS) is not None
+    assert restarted.state("p1", "DENTRIX") == pybreaker.STATE_OPEN
+    assert restarted.rejection("p1", "DENTRIX", SETTINGS) is not None
     with pytest.raises(CircuitOpen):
-        await restarted.call("p1", PmsKind.DENTRIX, SETTINGS, _ok)
+        await restarted.call("p1", "DENTRIX", SETTINGS, _ok)
 
     clock.advance(SETTINGS.reset_timeout_seconds)
-    assert await restarted.call("p1", PmsKind.DENTRIX, SETTINGS, _ok) == "ok"
+    assert await restarted.call("p1", "DENTRIX", SETTINGS, _ok) == "ok"
     assert table[KEY]["state"] == "closed"
 
 

@@ -101,7 +101,7 @@ async def test_each_command_type_dispatches_and_answers_with_a_result(
         command_type,
         practice_id,
     )
-    assert result.pms is adapter.kind
+    assert result.pms == adapter.kind
     assert result.attempts == 1
     name = payload_type if isinstance(payload_type, str) else payload_type.__name__
     assert type(result.payload).__name__ == name

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.domain import PmsKind
 from adapters.errors import ErrorCode, RateLimited, Unavailable, ValidationFailed
 from streams.envelopes import CommandType
 from streams.inbox import InboxEntry, Phase
 from tests.unit.streams.fakes import DENTRIX, EAGLESOFT, NAMES, FakeClock, Harness, command
 
-KEY = f"{DENTRIX}|{PmsKind.DENTRIX.value}"  # fail_max=3, reset_timeout_seconds=30 (fakes.registry_document)
+KEY = f"{DENTRIX}|{'DENTRIX'}"  # fail_max=3, reset_timeout_seconds=30 (fakes.registry_document)
 
 
 async def _trip(harness: Harness) -> None:
@@ -35,7 +34,7 @@ async def test_fail_max_retryable_failures_open_the_circuit_and_notify(harness: 
     assert harness.circuit_table[KEY]["state"] == "open"
     assert _moves(harness) == [("closed", "open")]
     [opened] = harness.transitions
-    assert (opened.practice_id, opened.pms, opened.failures) == (DENTRIX, PmsKind.DENTRIX, 3)
+    assert (opened.practice_id, opened.pms, opened.failures) == (DENTRIX, "DENTRIX", 3)
     assert len(harness.retries()) == 3  # the call that tripped it still retries normally
 
 
@@ -106,7 +105,7 @@ async def test_permanent_errors_do_not_count_against_the_circuit(harness: Harnes
     for _ in range(5):
         await harness.send(command(CommandType.CREATE_PATIENT))
 
-    assert harness.board.state(DENTRIX, PmsKind.DENTRIX) == "closed"
+    assert harness.board.state(DENTRIX, "DENTRIX") == "closed"
     assert harness.transitions == []
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from adapters.dentrix.config import DentrixConfig
-from adapters.domain import PmsKind
 from adapters.eaglesoft.config import EaglesoftConfig
 from streams.registry import CircuitSettings, RegistryError, load_registry, parse_registry
 from tests.unit.streams.fakes import DENTRIX, EAGLESOFT, ENVIRON, SECRET, registry_document
@@ -44,7 +43,7 @@ def test_a_valid_document_resolves_every_practice() -> None:
     dentrix, eaglesoft = registry.get(DENTRIX), registry.get(EAGLESOFT)
     assert dentrix is not None
     assert eaglesoft is not None
-    assert (dentrix.pms, eaglesoft.pms) == (PmsKind.DENTRIX, PmsKind.EAGLESOFT)
+    assert (dentrix.pms, eaglesoft.pms) == ("DENTRIX", "EAGLESOFT")
     assert isinstance(dentrix.connection, DentrixConfig)
     assert dentrix.connection.client_secret.get_secret_value() == SECRET
     assert isinstance(eaglesoft.connection, EaglesoftConfig)

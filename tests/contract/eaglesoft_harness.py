@@ -1,0 +1,5 @@
+"""Moved into the vendor folder: :mod:`adapters.eaglesoft.sandbox.harness` (a re-export for older imports)."""
+
+from adapters.eaglesoft.sandbox.harness import EaglesoftHarness
+
+__all__ = ["EaglesoftHarness"]
