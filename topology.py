@@ -28,7 +28,10 @@ from typing import Any, cast
 
 import faust
 from faust.types import TableT
+from opentelemetry.sdk.metrics import MeterProvider
 
+from streams import health
+from streams.activity import Activity
 from streams.adapter_pool import AdapterPool
 from streams.alerts import CircuitAlerts
 from streams.circuit import CircuitBoard
@@ -39,12 +42,18 @@ from streams.handover import Handover
 from streams.inbox import sweep
 from streams.intake import Intake
 from streams.kafka_settings import KafkaSettings
-from streams.observer import Observer
+from streams.metrics import Backend, Metrics
+from streams.observer import Observer, Observers
+from streams.otel_metrics import OtelMetrics
 from streams.outbound import Routes
 from streams.outbox import FaustOutbox
 from streams.pipeline import Pipeline, PipelineSettings
+from streams.probe import AppProbe
+from streams.prometheus import PrometheusMetrics
+from streams.readings import Readings
 from streams.registry import Registry
 from streams.scheduler import Scheduler
+from streams.status import Identity, StatusPublisher, faust_sender
 from streams.topics import TopicNames
 from streams.tracing import TracingObserver
 
@@ -80,6 +89,11 @@ class WorkerSettings:
     revoke_wait_seconds: float = 30.0
     # A command that sets no expires_at is given up this long after it was first seen (DEADLINE_EXCEEDED).
     max_age_seconds: float = 3600.0
+    # Metrics (/metrics with Faust's sensor, OTLP when configured); off only to measure what they cost.
+    metrics: bool = True
+    metrics_practice_label: bool = True  # off for fleets where one series per practice is too many
+    status_interval_seconds: float = 5.0  # records on the status topic; 0: none
+    worker_id: str | None = None  # on the status topic; <hostname>-<pid> when None
 
 
 @dataclass
@@ -97,12 +111,22 @@ def build(
     *,
     codec: Codec | None = None,
     observer: Observer | None = None,
+    meter_provider: MeterProvider | None = None,
 ) -> Topology:
     """Wire the app: topics, tables, the pipeline and the agents that feed it."""
     names = settings.topics
     codec = codec or Codec()
-    observer = observer or TracingObserver(settings.app_id)
     app = _faust_app(settings)
+
+    # What is observed: spans, recent activity (the status topic), and metrics on each backend.
+    backends: list[Backend] = [PrometheusMetrics(app)] if settings.metrics else []
+    if settings.metrics and meter_provider is not None:
+        backends.append(OtelMetrics(meter_provider, loop=lambda: app.loop))
+    metrics = Metrics(backends, registry=registry, practice_label=settings.metrics_practice_label)
+    activity = Activity(names.commands)
+    observer = Observers(
+        [observer or TracingObserver(settings.app_id), activity, *([metrics.observer] if backends else [])]
+    )
 
     # Offsets are committed by the ledger, never past an unfinished message. Set before the first topic is
     # declared: topics reach the transport through the conductor.
@@ -125,6 +149,7 @@ def build(
 
     outbox = FaustOutbox(app)
     adapters = AdapterPool()
+    board = CircuitBoard(circuits, notify=CircuitAlerts(outbox, names.alerts, observer))
     pipeline = Pipeline(
         settings=PipelineSettings(
             routes=Routes(names.results, names.errors, names.retries, names.dead_letters),
@@ -138,7 +163,7 @@ def build(
         codec=codec,
         inbox=inbox,
         subjects=subjects,
-        circuits=CircuitBoard(circuits, notify=CircuitAlerts(outbox, names.alerts, observer)),
+        circuits=board,
         outbox=outbox,
         observer=observer,
     )
@@ -176,8 +201,26 @@ def build(
     async def expire_inbox() -> None:
         sweep(inbox, time.time() - settings.inbox_retention_seconds)
 
+    # Seen from outside: health pages, gauges read when scraped, status records for the dashboard.
+    probe = AppProbe(app, names.commands)
+    readings = Readings(
+        registry=registry, commands_topic=names.commands, partitions=settings.partitions,
+        scheduler=scheduler, waiting=gates.waiting, tiers=names.retries, circuits=board,
+        assigned=probe.partitions, lag=probe.lag, activity=activity,
+    )  # fmt: skip
+    metrics.watch(readings)
+    health.install(app, probe.state, names.commands)
+    status = StatusPublisher(
+        topic=names.status, identity=Identity.of_this_process(settings.worker_id), readings=readings,
+        state=probe.state, send=faust_sender(app), interval=settings.status_interval_seconds,
+    )  # fmt: skip
+    app.timer(interval=1.0)(status.tick)
+    app.on_partitions_assigned.connect(status.on_partitions_assigned)  # type: ignore[arg-type]
+
     async def on_shutdown(sender: Any, **_: Any) -> None:
+        await status.stopping()
         await handover.shutdown()
+        await status.gone()
 
     app.on_before_shutdown.connect(on_shutdown)  # type: ignore[arg-type]
     return Topology(app=app, pipeline=pipeline, scheduler=scheduler, adapters=adapters, ledger=ledger)

@@ -78,7 +78,10 @@ def worker(
     ] = "7d",
     web_port: Annotated[
         int | None,
-        typer.Option(envvar="PMS_RELAY_WEB_PORT", help="Serve Faust's web pages (health) on this port."),
+        typer.Option(
+            envvar="PMS_RELAY_WEB_PORT",
+            help="Serve /health/live, /health/ready and /metrics (Faust's web server) on this port.",
+        ),
     ] = None,
     web_host: Annotated[
         str,
@@ -88,6 +91,28 @@ def worker(
             "0.0.0.0 (all interfaces) when a health probe must reach them from outside.",
         ),
     ] = "127.0.0.1",
+    metrics: Annotated[
+        bool,
+        typer.Option(help="Count and time commands for /metrics (and OTLP when configured); off to measure."),
+    ] = True,
+    metrics_practice_label: Annotated[
+        bool,
+        typer.Option(
+            envvar="PMS_RELAY_METRICS_PRACTICE_LABEL",
+            help="Label metrics by practice_id; drop it where one series per practice is too many.",
+        ),
+    ] = True,
+    status_interval: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds between records on the status topic (pms.status); 0: none."),
+    ] = 5.0,
+    worker_id: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PMS_RELAY_WORKER_ID",
+            help="This worker's id on the status topic (default: <hostname>-<pid>).",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Consume commands, call the practices' PMSs, answer. Stop with SIGTERM or Ctrl-C."""
@@ -96,6 +121,7 @@ def worker(
     from streams.kafka_access import KafkaAccessError
     from streams.kafka_settings import KafkaSettings, KafkaSettingsError
     from streams.logs import configure_logging
+    from streams.otel_metrics import configure_metrics
     from streams.registry import RegistryError, load_registry
     from streams.retry import RetryTiers
     from streams.topics import TopicNames, parse_retention
@@ -136,8 +162,12 @@ def worker(
         max_age_seconds=max_age,
         web_port=web_port,
         web_host=web_host,
+        metrics=metrics,
+        metrics_practice_label=metrics_practice_label,
+        status_interval_seconds=status_interval,
+        worker_id=worker_id,
     )
-    topology = build(settings, registry)
+    topology = build(settings, registry, meter_provider=configure_metrics() if metrics else None)
     logging.getLogger(__name__).info(
         "worker starting practices=%s pid=%s topics=%s bootstrap=%s security=%s",
         len(registry),

@@ -205,6 +205,21 @@ class LedgerConsumer(faust_aiokafka.Consumer):
         self.ledger.open(assigned)
         await super().on_partitions_assigned(assigned, generation_id)
 
+    def lag(self, topic: str) -> dict[int, int]:
+        """Records behind in each assigned partition of ``topic``: the highwater of the last fetch less the
+        group's committed offset (0 when nothing was committed yet). A partition not fetched yet is left out."""
+        lags = {}
+        for tp in self.assignment():
+            if tp.topic != topic:
+                continue
+            try:
+                highwater = self.highwater(tp)
+            except AssertionError:  # aiokafka's own check: revoked between assignment() and here
+                continue
+            if highwater is not None:
+                lags[tp.partition] = max(0, highwater - (self._committed_offset.get(tp) or 0))
+        return lags
+
 
 class LedgerTransport(faust_aiokafka.Transport):
     """Faust's aiokafka transport whose consumer commits by ``ledger`` and calls ``before_revoke`` first."""

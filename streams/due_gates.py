@@ -9,8 +9,10 @@ read, so a waiting copy holds its partition's commit point.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -20,9 +22,21 @@ from streams.commits import CommitLedger, Ticket
 from streams.hops import read_hop
 from streams.intake import event_headers
 
-__all__ = ["DueGates"]
+__all__ = ["DueGates", "Waiting"]
 
 Event = EventT[Any]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Copies of one retry tier read and not yet handed on, and the oldest one's due time (epoch seconds)."""
+
+    copies: int
+    oldest_due: float | None
+
+    def overdue(self, now: float) -> float:
+        """How long past its due time the oldest copy still waits (0 when it is not due yet)."""
+        return max(0.0, now - self.oldest_due) if self.oldest_due is not None else 0.0
 
 
 class DueGates:
@@ -39,7 +53,8 @@ class DueGates:
         self._ledger = ledger
         self._submit = submit
         self._high_water = high_water
-        self._queues: dict[TP, asyncio.Queue[tuple[Event, Ticket]]] = {}
+        self._queues: dict[TP, asyncio.Queue[tuple[Event, Ticket, float | None]]] = {}
+        self._dues: dict[TP, deque[float | None]] = {}  # due times of the copies each partition holds
         self._tasks: dict[TP, asyncio.Task[None]] = {}
         self._paused: set[TP] = set()
 
@@ -51,27 +66,43 @@ class DueGates:
         ticket = self._ledger.track(tp, event.message.offset)
         if ticket is None:
             return
+        hop = read_hop(event_headers(event))
+        due = hop.due_at.timestamp() if hop is not None and hop.due_at is not None else None
         queue = self._queues.get(tp)
         if queue is None:
             queue = self._queues[tp] = asyncio.Queue()
-            self._tasks[tp] = asyncio.create_task(self._drain(tp, queue))
-        queue.put_nowait((event, ticket))
+            self._dues[tp] = deque()
+            self._tasks[tp] = asyncio.create_task(self._drain(tp, queue, self._dues[tp]))
+        queue.put_nowait((event, ticket, due))
+        self._dues[tp].append(due)
         if queue.qsize() >= self._high_water and tp not in self._paused:
             self._app.consumer.pause_partitions({tp})
             self._paused.add(tp)
 
-    async def _drain(self, tp: TP, queue: asyncio.Queue[tuple[Event, Ticket]]) -> None:
+    async def _drain(
+        self, tp: TP, queue: asyncio.Queue[tuple[Event, Ticket, float | None]], dues: deque[float | None]
+    ) -> None:
         while True:
-            event, ticket = await queue.get()
-            hop = read_hop(event_headers(event))
-            if hop is not None and hop.due_at is not None:
-                wait = (hop.due_at - datetime.now(UTC)).total_seconds()
+            event, ticket, due = await queue.get()
+            if due is not None:
+                wait = due - time.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
             await self._submit(event, ticket)
+            dues.popleft()
             if tp in self._paused and queue.qsize() < self._high_water // 2:
                 self._app.consumer.resume_partitions({tp})
                 self._paused.discard(tp)
+
+    def waiting(self) -> dict[str, Waiting]:
+        """Per retry tier (topic): the copies waiting here, summed over its partitions, and the oldest due."""
+        tiers: dict[str, Waiting] = {}
+        for tp, dues in list(self._dues.items()):
+            known = tiers.get(tp.topic, Waiting(0, None))
+            head = dues[0] if dues else None
+            oldest = min((d for d in (known.oldest_due, head) if d is not None), default=None)
+            tiers[tp.topic] = Waiting(known.copies + len(dues), oldest)
+        return tiers
 
     async def release(self, tps: set[TP] | None) -> None:
         """Forget waiting copies of ``tps`` (all when None) unfinished: their next owner reads them again."""
@@ -79,5 +110,6 @@ class DueGates:
             task = self._tasks.pop(tp)
             task.cancel()
             self._queues.pop(tp, None)
+            self._dues.pop(tp, None)
             self._paused.discard(tp)
         await asyncio.sleep(0)

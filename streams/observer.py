@@ -32,12 +32,16 @@ class Observer(Protocol):
     def crashed(self, received: Received, exception_type: str) -> None:
         """A bug: handling ``received`` raised (it is answered INTERNAL and dead-lettered)."""
 
-    def pms_called(self, received: Received, pms: str, seconds: float, code: ErrorCode | None) -> None:
-        """One PMS operation (the command's type, or a reconcile look-up) took ``seconds``."""
+    def pms_called(
+        self, received: Received, pms: str, operation: str, seconds: float, code: ErrorCode | None
+    ) -> None:
+        """One PMS ``operation`` (the command's type, or ``FindByReference`` for a reconcile look-up) took
+        ``seconds``, in-call retries included; ``code`` when it failed."""
 
     def retry_scheduled(self, received: Received, tier: int, code: ErrorCode) -> None: ...
 
-    def dead_lettered(self, received: Received, code: ErrorCode) -> None: ...
+    def dead_lettered(self, received: Received, code: ErrorCode) -> None:
+        """A copy of ``received`` is on the dead-letter topic (retries used up, undecodable, or a bug)."""
 
     def circuit_changed(self, transition: Transition) -> None: ...
 
@@ -56,7 +60,9 @@ class _Null:
     def crashed(self, received: Received, exception_type: str) -> None:
         pass
 
-    def pms_called(self, received: Received, pms: str, seconds: float, code: ErrorCode | None) -> None:
+    def pms_called(
+        self, received: Received, pms: str, operation: str, seconds: float, code: ErrorCode | None
+    ) -> None:
         pass
 
     def retry_scheduled(self, received: Received, tier: int, code: ErrorCode) -> None:
@@ -96,9 +102,11 @@ class Observers:
         for observer in self._all:
             observer.crashed(received, exception_type)
 
-    def pms_called(self, received: Received, pms: str, seconds: float, code: ErrorCode | None) -> None:
+    def pms_called(
+        self, received: Received, pms: str, operation: str, seconds: float, code: ErrorCode | None
+    ) -> None:
         for observer in self._all:
-            observer.pms_called(received, pms, seconds, code)
+            observer.pms_called(received, pms, operation, seconds, code)
 
     def retry_scheduled(self, received: Received, tier: int, code: ErrorCode) -> None:
         for observer in self._all:

@@ -212,6 +212,7 @@ class Outbound:
         message = received.message
         copy = EncodedMessage(message.key, message.value or b"", write_hop(message.headers, hop))
         await self._send(self.routes.dead_letters, copy, received)
+        self._observer.dead_lettered(received, code)
 
     # -- sending ---------------------------------------------------------------------------------------------
 

@@ -48,9 +48,12 @@ from streams.registry import Practice, Registry
 from streams.retry import DeadLetter, Failure, FailureKind, GiveUp, Retry, RetryTiers, decide
 from streams.subjects import SubjectQueues
 
-__all__ = ["Pipeline", "PipelineSettings"]
+__all__ = ["RECONCILE_OPERATION", "Pipeline", "PipelineSettings"]
 
 _log = logging.getLogger(__name__)
+
+# The PMS operation of a reconcile look-up, as observers name it beside the command types.
+RECONCILE_OPERATION = "FindByReference"
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,7 @@ class Pipeline:
             self._inbox.put(run.received.command_id, began)
             await self._outbox.durable()
         adapter = self._adapter_for(practice)
+        operation = command.command_type.value
         started = time.perf_counter()
         try:
             with deadline_scope(command.expires_at, seconds=self._settings.call_budget_seconds):
@@ -315,7 +319,9 @@ class Pipeline:
             outcome = await self._fail(run, failure, attempts - 1, run.entry)
             return Outcome.CIRCUIT_REJECTED if outcome is Outcome.RETRYING else outcome
         except PMSError as exc:
-            self._observer.pms_called(run.received, practice.pms, time.perf_counter() - started, exc.code)
+            self._observer.pms_called(
+                run.received, practice.pms, operation, time.perf_counter() - started, exc.code
+            )
             if isinstance(exc, RateLimited) and exc.retry_after:
                 self._circuits.park(command.practice_id, practice.pms, exc.retry_after)
             failure = Failure(exc.code, exc.retryable, retry_after=exc.retry_after)
@@ -324,7 +330,7 @@ class Pipeline:
             return await self._fail(
                 run, failure, attempts, began if unknown else None, error=exc, unknown=unknown
             )
-        self._observer.pms_called(run.received, practice.pms, time.perf_counter() - started, None)
+        self._observer.pms_called(run.received, practice.pms, operation, time.perf_counter() - started, None)
         await self._succeed(run, payload, attempts)
         return Outcome.SUCCEEDED
 
@@ -363,7 +369,6 @@ class Pipeline:
                 )
             case DeadLetter(code=code):
                 await self._send.dead_letter(run.received, code, attempts, error)
-                self._observer.dead_lettered(run.received, code)
                 await self._answer_error(run, code, attempts, error=error)
                 return Outcome.DEAD_LETTERED
             case Retry() as retry:
@@ -473,9 +478,13 @@ class Pipeline:
             with deadline_scope(command.expires_at, seconds=self._settings.call_budget_seconds):
                 found = await adapter.find_by_reference(str(command.command_id))
         except PMSError as exc:
-            self._observer.pms_called(run.received, run.practice.pms, time.perf_counter() - started, exc.code)
+            self._observer.pms_called(
+                run.received, run.practice.pms, RECONCILE_OPERATION, time.perf_counter() - started, exc.code
+            )
             raise
-        self._observer.pms_called(run.received, run.practice.pms, time.perf_counter() - started, None)
+        self._observer.pms_called(
+            run.received, run.practice.pms, RECONCILE_OPERATION, time.perf_counter() - started, None
+        )
         _log.info("reconciled command_id=%s found=%s", command.command_id, found is not None)
         return reconciled_payload(command, found)
 

@@ -6,6 +6,7 @@ the message is taken in; nothing downstream parses a header again.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +43,7 @@ class Received:
     hop: Hop | None  # None for an original command
     subject: str | None  # the ordering key within its practice (None: unordered)
     redrive: str | None  # the dead-letter redrive this copy belongs to, if any
+    read_at: float | None = None  # time.monotonic() when it was taken in (None: made by hand, in tests)
 
     @property
     def command_id(self) -> str:
@@ -95,10 +97,11 @@ class Received:
 
 def read(message: Incoming, codec: Codec) -> Received:
     """Everything the pipeline needs to know about ``message``, decoded once. Never raises."""
+    read_at = time.monotonic()
     try:
         command = codec.decode_command(message.value, message.headers, message.key)
     except DecodeError as exc:
-        return Received(message, None, exc, read_hop(message.headers), None, None)
+        return Received(message, None, exc, read_hop(message.headers), None, None, read_at)
     return Received(
         message,
         command,
@@ -106,4 +109,5 @@ def read(message: Incoming, codec: Codec) -> Received:
         read_hop(message.headers),
         subject_of(command),
         redrive_id(message.headers),
+        read_at,
     )

@@ -44,11 +44,13 @@ class Scheduler:
         practice_slots: Callable[[str], int],
         practice_backlog: Callable[[str], int] | None = None,
     ) -> None:
+        self.max_in_flight = max_in_flight
         self._admitted = asyncio.Semaphore(max_in_flight)
         self._practice_slots = practice_slots
         self._practice_backlog = practice_backlog
         self._practices: dict[str, asyncio.Semaphore] = {}
         self._backlogs: dict[str, int] = {}
+        self._running: dict[str, int] = {}  # practice id -> jobs holding one of its slots
         self._tails: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._tasks: dict[asyncio.Task[None], _Admitted] = {}
 
@@ -59,6 +61,10 @@ class Scheduler:
     def backlog(self, practice_id: str) -> int:
         """Jobs of ``practice_id`` admitted and counted against its backlog bound."""
         return self._backlogs.get(practice_id, 0)
+
+    def slots_in_use(self, practice_id: str) -> int:
+        """Jobs of ``practice_id`` running now, each holding one of its slots."""
+        return self._running.get(practice_id, 0)
 
     async def submit(
         self,
@@ -109,9 +115,18 @@ class Scheduler:
             admitted.started = True
             await job()
             return
-        async with self._slots(admitted.practice_id):
+        practice_id = admitted.practice_id
+        async with self._slots(practice_id):
             admitted.started = True
-            await job()
+            self._running[practice_id] = self._running.get(practice_id, 0) + 1
+            try:
+                await job()
+            finally:
+                left = self._running[practice_id] - 1
+                if left:
+                    self._running[practice_id] = left
+                else:
+                    del self._running[practice_id]
 
     def _finished(
         self, task: asyncio.Task[None], subject: str | None, done: asyncio.Future[None] | None

@@ -46,6 +46,10 @@ _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d|w)?\s*$")
 # Tables of the worker (see topology.py): their changelogs are compacted and co-partitioned with pms.commands.
 TABLES = ("inbox", "subjects", "circuits")
 
+# Every worker rewrites its records every few seconds: roll segments often so compaction keeps the topic (and
+# a dashboard's read from the start) to about one record per key.
+_STATUS_SEGMENTS = {"segment.ms": "600000", "min.cleanable.dirty.ratio": "0.1"}
+
 
 @dataclass(frozen=True)
 class TopicNames:
@@ -77,6 +81,11 @@ class TopicNames:
     @property
     def alerts(self) -> str:
         return f"{self.prefix}pms.alerts"
+
+    @property
+    def status(self) -> str:
+        """Compacted: the latest status of each worker and practice (``streams/status.py``)."""
+        return f"{self.prefix}pms.status"
 
     def changelog(self, app_id: str, table: str) -> str:
         """Faust's name for a table's changelog topic (the prefix is not applied: Faust owns the name)."""
@@ -122,6 +131,7 @@ class TopicSettings(BaseModel):
     replication_factor: int = Field(-1, description="-1: the broker's default.replication.factor")
     retry_delays: tuple[float, ...] = Field((10.0, 60.0, 600.0), description="one retry topic per delay (s)")
     app_id: str = Field("pms-relay", min_length=1, description="the worker's group id: names its changelogs")
+    status_partitions: int = Field(3, ge=1, description="partitions of the compacted status topic")
 
     @property
     def names(self) -> TopicNames:
@@ -204,6 +214,7 @@ def topic_specs(settings: TopicSettings) -> tuple[TopicSpec, ...]:
         *(spec(name, commands) for name in names.retries),
         spec(names.dead_letters, commands),
         spec(names.alerts, settings.error_partitions),
+        spec(names.status, settings.status_partitions, {**compacted, **_STATUS_SEGMENTS}),
         *(spec(names.changelog(settings.app_id, t), commands, compacted) for t in TABLES),
     )
 

@@ -151,7 +151,9 @@ class TracingObserver:
         span.set_status(Status(StatusCode.ERROR, exception_type))
         span.add_event("exception", {"exception.type": exception_type})
 
-    def pms_called(self, received: Received, pms: str, seconds: float, code: ErrorCode | None) -> None:
+    def pms_called(
+        self, received: Received, pms: str, operation: str, seconds: float, code: ErrorCode | None
+    ) -> None:
         pass  # the adapters' HTTP layer makes the CLIENT spans
 
     def retry_scheduled(self, received: Received, tier: int, code: ErrorCode) -> None:

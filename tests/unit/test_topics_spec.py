@@ -88,21 +88,22 @@ def test_default_specs_are_the_contract_topics() -> None:
         ("pms.commands.retry.10m", 6),
         ("pms.commands.dlt", 6),
         ("pms.alerts", 6),
+        ("pms.status", 3),
         ("pms-relay-inbox-changelog", 6),
         ("pms-relay-subjects-changelog", 6),
         ("pms-relay-circuits-changelog", 6),
     ]
-    kept = [s for s in specs if not s.name.endswith("-changelog")]
+    compacted = [s for s in specs if s.name.endswith("-changelog") or s.name == "pms.status"]
+    kept = [s for s in specs if s not in compacted]
     assert {s.config["retention.ms"] for s in kept} == {str(30 * DAY)}
-    changelogs = [s for s in specs if s.name.endswith("-changelog")]
-    assert {s.config["cleanup.policy"] for s in changelogs} == {"compact"}
+    assert {s.config["cleanup.policy"] for s in compacted} == {"compact"}
 
 
 def test_specs_follow_settings() -> None:
     settings = TopicSettings.model_validate(
         {"prefix": "staging.", "command_partitions": 12, "retention_ms": "unlimited", "replication_factor": 3}
     )
-    specs = {s.name: s for s in topic_specs(settings) if not s.name.endswith("-changelog")}
+    specs = {s.name: s for s in topic_specs(settings) if s.config.get("cleanup.policy") == "delete"}
     assert {"staging.pms.commands", "staging.pms.results", "staging.pms.errors"} <= set(specs)
     assert specs["staging.pms.commands"].partitions == 12
     assert specs["staging.pms.commands.retry.10s"].partitions == 12  # co-partitioned with commands

@@ -1,0 +1,108 @@
+"""Prometheus for the worker: the catalog of :mod:`streams.metrics` in a registry of its own, Faust's sensor
+beside it, and the ``/metrics`` page on the worker's web port.
+
+Faust's :class:`~faust.sensors.prometheus.PrometheusMonitor` writes into the same registry under the
+``faust_`` prefix (its names, its milliseconds), so no name of ours can collide with one of Faust's. The
+registry is the worker's own, not prometheus-client's global one: two apps in one process (tests) never
+register a name twice. ``process_*`` (CPU, memory, open files) comes with it, as from every Prometheus client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import faust
+from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from faust.web import Request, Response, View
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+
+from streams.metrics import Instrument, Kind, Recorder, Sample
+
+__all__ = ["FAUST_PREFIX", "PrometheusMetrics"]
+
+FAUST_PREFIX = "faust"
+
+
+class PrometheusMetrics:
+    """A :class:`streams.metrics.Backend` on prometheus-client; with ``app``, also Faust's sensor and the page."""
+
+    def __init__(self, app: faust.App | None = None, *, path: str = "/metrics") -> None:
+        self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        if app is not None:
+            app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(self.registry, FAUST_PREFIX))
+            self._serve(app, path)
+
+    def recorder(self, instrument: Instrument) -> Recorder:
+        metric: Counter | Histogram
+        if instrument.kind is Kind.COUNTER:
+            metric = Counter(
+                instrument.name, instrument.description, instrument.labels, registry=self.registry
+            )
+        elif instrument.kind is Kind.HISTOGRAM:
+            metric = Histogram(
+                instrument.name,
+                instrument.description,
+                instrument.labels,
+                registry=self.registry,
+                buckets=instrument.buckets,
+            )
+        else:
+            raise ValueError(f"{instrument.name} is a gauge: it is read, not recorded")
+        return _bound(metric, counter=instrument.kind is Kind.COUNTER)
+
+    def watch(self, gauges: Sequence[Instrument], samples: Callable[[], list[Sample]]) -> None:
+        self.registry.register(_Gauges(gauges, samples))
+
+    def exposition(self, accept: str | None = None) -> tuple[bytes, str]:
+        """The registry in the text format the scraper asked for, and its content type."""
+        encoder, content_type = choose_encoder(accept or "")
+        return encoder(self.registry), content_type
+
+    def _serve(self, app: faust.App, path: str) -> None:
+        exposition = self.exposition
+
+        @app.page(path)
+        async def metrics(view: View, request: Request) -> Response:
+            body, content_type = exposition(request.headers.get("Accept"))
+            return view.bytes(body, headers={"Content-Type": content_type})
+
+
+def _bound(metric: Any, *, counter: bool) -> Recorder:
+    """A recorder that keeps each label set's child: recording is a dict lookup and an increment."""
+    children: dict[tuple[str, ...], Any] = {}
+
+    def record(labels: tuple[str, ...], value: float) -> None:
+        child = children.get(labels)
+        if child is None:
+            child = children[labels] = metric.labels(*labels)
+        if counter:
+            child.inc(value)
+        else:
+            child.observe(value)
+
+    return record
+
+
+class _Gauges:
+    """A custom collector: the gauges' values are read when the registry is collected (a scrape)."""
+
+    def __init__(self, gauges: Sequence[Instrument], samples: Callable[[], list[Sample]]) -> None:
+        self._gauges = tuple(gauges)
+        self._samples = samples
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family(gauge) for gauge in self._gauges]
+
+    def collect(self) -> Iterable[Metric]:
+        families = {gauge.name: self._family(gauge) for gauge in self._gauges}
+        for instrument, labels, value in self._samples():
+            families[instrument.name].add_metric(list(labels), value)
+        return list(families.values())
+
+    @staticmethod
+    def _family(gauge: Instrument) -> GaugeMetricFamily:
+        return GaugeMetricFamily(gauge.name, gauge.description, labels=list(gauge.labels))
