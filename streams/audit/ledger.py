@@ -1,0 +1,322 @@
+"""The ledger: per command id in the range, its command's ids and times and the answers it got.
+
+A month of traffic is millions of commands, so the state per command is a few fixed-width columns (``array``)
+and one dict entry, never an object per event and never a payload: texts that repeat (types, practices, actor
+ids, PMS kinds, error codes) are kept once, in a :class:`Names` table, and referred to by number. A command
+whose answers disagree (two distinct ``ce_id``) keeps the earlier ones aside in a small side table: those are
+exceptions, rare by construction.
+
+Which answer a row shows: the latest (by its completed_at / failed_at). A redriven command's later answer is
+its final word; a command with distinct answers is a DUPLICATE whichever is shown.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, NamedTuple
+
+__all__ = ["NONE", "Answer", "AnswerKind", "CommandEntry", "Ledger", "Names"]
+
+NONE = -1  # no value, in every integer column
+
+
+class AnswerKind(IntEnum):
+    NONE = 0
+    RESULT = 1
+    ERROR = 2
+
+
+class Names:
+    """Each distinct text once, numbered in order of first sight."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, int] = {}
+        self.texts: list[str] = []
+
+    def number(self, text: str | None) -> int:
+        if text is None:
+            return NONE
+        found = self._numbers.get(text)
+        if found is None:
+            found = self._numbers[text] = len(self.texts)
+            self.texts.append(text)
+        return found
+
+    def text(self, number: int) -> str | None:
+        return None if number == NONE else self.texts[number]
+
+
+class Answer(NamedTuple):
+    """One answer event: a result or an error, where it was read, and what it says (codes only). A tuple:
+    one is made per answer read, the hot path."""
+
+    kind: AnswerKind
+    ce_id: str
+    code: str | None
+    attempts: int | None
+    pms: str | None
+    answered_at_us: int
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class CommandEntry:
+    """One command of the ledger, read back for the report."""
+
+    command_id: str
+    command_type: str | None
+    practice_id: str | None
+    requested_by: str | None
+    issued_at_us: int
+    expires_at_us: int | None
+    timestamp_ms: int
+    partition: int
+    offset: int
+    copies: int
+    redrives: int
+    answer: Answer | None
+    distinct_answers: int
+    answer_messages: int
+    others: tuple[Answer, ...]  # the displaced distinct answers, for the DUPLICATE list
+    dead_letter: DeadLetterMark | None
+
+
+class DeadLetterMark(NamedTuple):
+    """A dead letter of the command: the journey headers' error code and attempts, and where it is."""
+
+    code: str | None
+    attempts: int | None
+    partition: int
+    offset: int
+
+
+def _column(kind: str) -> array:  # type: ignore[type-arg]
+    return array(kind)
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.names = Names()
+        self._index: dict[str, int] = {}
+        self._ids: list[str] = []
+        # the command
+        self._type, self._practice, self._actor = _column("i"), _column("i"), _column("i")
+        self._issued, self._expires, self._timestamp = _column("q"), _column("q"), _column("q")
+        self._partition, self._offset = _column("i"), _column("q")
+        self._copies, self._redrives = _column("i"), _column("i")
+        # its latest answer
+        self._kind, self._code, self._attempts, self._pms = (
+            _column("b"),
+            _column("i"),
+            _column("i"),
+            _column("i"),
+        )
+        self._answered, self._answer_topic = _column("q"), _column("i")
+        self._answer_partition, self._answer_offset = _column("i"), _column("q")
+        self._ce_ids: list[str | None] = []
+        self._distinct, self._messages = _column("i"), _column("i")
+        # its dead letter
+        self._dl_code, self._dl_attempts = _column("i"), _column("i")
+        self._dl_partition, self._dl_offset = _column("i"), _column("q")
+        self._others: dict[int, list[Answer]] = {}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, command_id: str) -> bool:
+        return command_id in self._index
+
+    def add_command(
+        self,
+        command_id: str,
+        *,
+        command_type: str | None,
+        practice_id: str | None,
+        requested_by: str | None,
+        issued_at_us: int,
+        expires_at_us: int | None,
+        timestamp_ms: int,
+        partition: int,
+        offset: int,
+        redrive: bool,
+    ) -> None:
+        """Record a command read from the range; a command read again (sent twice, or redriven) keeps its
+        first copy and counts the others."""
+        found = self._index.get(command_id)
+        if found is not None:
+            (self._redrives if redrive else self._copies)[found] += 1
+            return
+        names = self.names
+        self._index[command_id] = len(self._ids)
+        self._ids.append(command_id)
+        self._type.append(names.number(command_type))
+        self._practice.append(names.number(practice_id))
+        self._actor.append(names.number(requested_by))
+        self._issued.append(issued_at_us)
+        self._expires.append(NONE if expires_at_us is None else expires_at_us)
+        self._timestamp.append(timestamp_ms)
+        self._partition.append(partition)
+        self._offset.append(offset)
+        self._copies.append(1)
+        self._redrives.append(1 if redrive else 0)
+        self._kind.append(AnswerKind.NONE)
+        for column in (self._code, self._attempts, self._pms, self._answered, self._answer_topic):
+            column.append(NONE)
+        self._answer_partition.append(NONE)
+        self._answer_offset.append(NONE)
+        self._ce_ids.append(None)
+        self._distinct.append(0)
+        self._messages.append(0)
+        for column in (self._dl_code, self._dl_attempts, self._dl_partition, self._dl_offset):
+            column.append(NONE)
+
+    def add_answer(self, command_id: str, answer: Answer) -> bool:
+        """Attach an answer to its command; False when the command is not in the ledger."""
+        i = self._index.get(command_id)
+        if i is None:
+            return False
+        self._messages[i] += 1
+        current = self._ce_ids[i]
+        if current is None:
+            self._set_answer(i, answer)
+            self._distinct[i] = 1
+            return True
+        others = self._others.get(i, [])
+        if answer.ce_id == current or any(answer.ce_id == other.ce_id for other in others):
+            return True  # a replay: the same event again
+        self._distinct[i] += 1
+        shown = self._answer(i)
+        assert shown is not None
+        if answer.answered_at_us >= shown.answered_at_us:
+            others.append(shown)
+            self._set_answer(i, answer)
+        else:
+            others.append(answer)
+        self._others[i] = others
+        return True
+
+    def add_dead_letter(self, command_id: str, mark: DeadLetterMark) -> bool:
+        i = self._index.get(command_id)
+        if i is None:
+            return False
+        self._dl_code[i] = self.names.number(mark.code)
+        self._dl_attempts[i] = NONE if mark.attempts is None else mark.attempts
+        self._dl_partition[i] = mark.partition
+        self._dl_offset[i] = mark.offset
+        return True
+
+    def locations(self) -> Iterator[tuple[str, int, int]]:
+        """(command id, partition, offset) of every command, in the order read."""
+        return zip(self._ids, self._partition, self._offset, strict=True)
+
+    def columns(self) -> dict[str, Any]:
+        """Every column, one value per command in the order read: numbers of :attr:`names` for texts,
+        :data:`NONE` for no value. For the report's tables; read-only."""
+        return {
+            "command_id": self._ids,
+            "command_type": self._type,
+            "practice_id": self._practice,
+            "requested_by": self._actor,
+            "issued_at": self._issued,
+            "expires_at": self._expires,
+            "timestamp": self._timestamp,
+            "partition": self._partition,
+            "offset": self._offset,
+            "copies": self._copies,
+            "redrives": self._redrives,
+            "answer_kind": self._kind,
+            "error_code": self._code,
+            "attempts": self._attempts,
+            "pms": self._pms,
+            "answered_at": self._answered,
+            "answer_topic": self._answer_topic,
+            "answer_partition": self._answer_partition,
+            "answer_offset": self._answer_offset,
+            "answer_ce_id": self._ce_ids,
+            "distinct_answers": self._distinct,
+            "answer_messages": self._messages,
+            "dead_letter_code": self._dl_code,
+            "dead_letter_attempts": self._dl_attempts,
+            "dead_letter_partition": self._dl_partition,
+            "dead_letter_offset": self._dl_offset,
+        }
+
+    def displaced(self) -> dict[str, list[Answer]]:
+        """The distinct answers not shown in a command's row, by command id (commands with more than one)."""
+        return {self._ids[i]: list(answers) for i, answers in self._others.items()}
+
+    def __iter__(self) -> Iterator[CommandEntry]:
+        for i in range(len(self._ids)):
+            yield self.entry(i)
+
+    def entry_of(self, command_id: str) -> CommandEntry:
+        return self.entry(self._index[command_id])
+
+    def entry(self, i: int) -> CommandEntry:
+        text = self.names.text
+        return CommandEntry(
+            command_id=self._ids[i],
+            command_type=text(self._type[i]),
+            practice_id=text(self._practice[i]),
+            requested_by=text(self._actor[i]),
+            issued_at_us=self._issued[i],
+            expires_at_us=_optional(self._expires[i]),
+            timestamp_ms=self._timestamp[i],
+            partition=self._partition[i],
+            offset=self._offset[i],
+            copies=self._copies[i],
+            redrives=self._redrives[i],
+            answer=self._answer(i),
+            distinct_answers=self._distinct[i],
+            answer_messages=self._messages[i],
+            others=tuple(self._others.get(i, ())),
+            dead_letter=self._dead_letter(i),
+        )
+
+    def _set_answer(self, i: int, answer: Answer) -> None:
+        number = self.names.number
+        self._ce_ids[i] = answer.ce_id
+        self._kind[i] = answer.kind
+        self._code[i] = number(answer.code)
+        self._attempts[i] = NONE if answer.attempts is None else answer.attempts
+        self._pms[i] = number(answer.pms)
+        self._answered[i] = answer.answered_at_us
+        self._answer_topic[i] = number(answer.topic)
+        self._answer_partition[i] = answer.partition
+        self._answer_offset[i] = answer.offset
+
+    def _answer(self, i: int) -> Answer | None:
+        ce_id = self._ce_ids[i]
+        if ce_id is None:
+            return None
+        text = self.names.text
+        return Answer(
+            kind=AnswerKind(self._kind[i]),
+            ce_id=ce_id,
+            code=text(self._code[i]),
+            attempts=_optional(self._attempts[i]),
+            pms=text(self._pms[i]),
+            answered_at_us=self._answered[i],
+            topic=text(self._answer_topic[i]) or "",
+            partition=self._answer_partition[i],
+            offset=self._answer_offset[i],
+        )
+
+    def _dead_letter(self, i: int) -> DeadLetterMark | None:
+        if self._dl_partition[i] == NONE:
+            return None
+        return DeadLetterMark(
+            self.names.text(self._dl_code[i]),
+            _optional(self._dl_attempts[i]),
+            self._dl_partition[i],
+            self._dl_offset[i],
+        )
+
+
+def _optional(value: int) -> int | None:
+    return None if value == NONE else value

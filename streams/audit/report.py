@@ -1,0 +1,279 @@
+"""The report's tables (pyarrow, one schema each) and its summary, built from what the replay found.
+
+Every column is an id, a code, a count, an offset or an instant: no payload field and no free text from a
+message (an error's ``message`` is never read; an undecodable input's ``reason`` is the audit's own words).
+
+``duration_ms`` is the command's ``issued_at`` to its answer's ``completed_at`` / ``failed_at``: how long the
+platform waited for its answer. ``attempts`` is the answer's own count (the dead letter's when only a dead
+letter was found).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from streams.audit.classify import TERMINAL, Outcome, is_duplicate, outcome_of
+from streams.audit.ledger import NONE, Answer, AnswerKind, Ledger
+from streams.audit.replay import Findings
+from streams.audit.window import AuditWindow
+
+__all__ = ["EXCEPTION_LISTS", "Report", "build_report"]
+
+_TS = pa.timestamp("us", tz="UTC")
+
+COMMANDS = pa.schema(
+    [
+        ("command_id", pa.string()),
+        ("command_type", pa.string()),
+        ("practice_id", pa.string()),
+        ("requested_by", pa.string()),
+        ("issued_at", _TS),
+        ("expires_at", _TS),
+        ("source_topic", pa.string()),
+        ("source_partition", pa.int32()),
+        ("source_offset", pa.int64()),
+        ("outcome", pa.string()),
+        ("error_code", pa.string()),
+        ("attempts", pa.int32()),
+        ("pms", pa.string()),
+        ("answered_at", _TS),
+        ("duration_ms", pa.int64()),
+        ("answer_ce_id", pa.string()),
+        ("answer_topic", pa.string()),
+        ("answer_partition", pa.int32()),
+        ("answer_offset", pa.int64()),
+        ("distinct_answers", pa.int32()),
+        ("answer_messages", pa.int32()),
+        ("dead_letter_partition", pa.int32()),
+        ("dead_letter_offset", pa.int64()),
+        ("redrives", pa.int32()),
+        ("duplicate", pa.bool_()),
+    ]
+)
+_LISTED = ["command_id", "command_type", "practice_id", "issued_at", "source_topic", "source_partition"]
+_LISTED += ["source_offset"]
+
+ANSWERS = pa.schema(
+    [
+        ("command_id", pa.string()),
+        ("command_type", pa.string()),
+        ("practice_id", pa.string()),
+        ("kind", pa.string()),
+        ("error_code", pa.string()),
+        ("answered_at", _TS),
+        ("ce_id", pa.string()),
+        ("topic", pa.string()),
+        ("partition", pa.int32()),
+        ("offset", pa.int64()),
+    ]
+)
+
+UNDECODABLE = pa.schema(
+    [
+        ("topic", pa.string()),
+        ("partition", pa.int32()),
+        ("offset", pa.int64()),
+        ("timestamp", _TS),
+        ("reason", pa.string()),
+        ("command_id", pa.string()),
+        ("answer_ce_id", pa.string()),
+        ("dead_lettered", pa.bool_()),
+    ]
+)
+
+_CHRONOLOGICAL = [
+    ("issued_at", "ascending"),
+    ("source_partition", "ascending"),
+    ("source_offset", "ascending"),
+]
+
+EXCEPTION_LISTS = ("missing", "pending", "orphans", "duplicates", "undecodable")
+
+
+@dataclass(frozen=True)
+class Report:
+    tables: dict[str, pa.Table]  # "commands" and each of EXCEPTION_LISTS
+    summary: dict[str, Any]
+
+
+def build_report(found: Findings, window: AuditWindow, commands_topic: str) -> Report:
+    commands = commands_table(found.ledger, window, commands_topic).sort_by(_CHRONOLOGICAL)
+    outcome = commands["outcome"]
+    tables = {
+        "commands": commands,
+        "missing": commands.filter(pc.equal(outcome, Outcome.MISSING.value)).select(_LISTED),
+        "pending": commands.filter(pc.equal(outcome, Outcome.PENDING.value)).select(_LISTED),
+        "orphans": _answers_table(
+            (o.command_id, o.command_type, o.practice_id, o.answer) for o in found.orphans
+        ),
+        "duplicates": duplicates_table(found.ledger, commands),
+        "undecodable": undecodable_table(found),
+    }
+    return Report(tables, summarize(tables, found))
+
+
+def commands_table(ledger: Ledger, window: AuditWindow, topic: str) -> pa.Table:
+    columns = ledger.columns()
+    texts = pa.array(ledger.names.texts, pa.string())
+
+    def text(name: str) -> pa.Array:
+        return pc.take(texts, _nullable(columns[name], pa.int32()))
+
+    def number(name: str, kind: pa.DataType = pa.int64()) -> pa.Array:
+        return _nullable(columns[name], kind)
+
+    def instant(name: str) -> pa.Array:
+        return number(name).cast(_TS)
+
+    kinds, dead = columns["answer_kind"], columns["dead_letter_partition"]
+    outcomes = [
+        outcome_of(kind, partition != NONE, ms, window).value
+        for kind, partition, ms in zip(kinds, dead, columns["timestamp"], strict=True)
+    ]
+    answered_error = pc.equal(pa.array(kinds, pa.int8()), AnswerKind.ERROR)
+    is_answer = pc.not_equal(pa.array(kinds, pa.int8()), AnswerKind.NONE)
+    rows = len(ledger)
+    arrays = {
+        "command_id": pa.array(columns["command_id"], pa.string()),
+        "command_type": text("command_type"),
+        "practice_id": text("practice_id"),
+        "requested_by": text("requested_by"),
+        "issued_at": instant("issued_at"),
+        "expires_at": instant("expires_at"),
+        "source_topic": pa.array([topic] * rows, pa.string()),
+        "source_partition": number("partition", pa.int32()),
+        "source_offset": number("offset"),
+        "outcome": pa.array(outcomes, pa.string()),
+        "error_code": pc.if_else(answered_error, text("error_code"), text("dead_letter_code")),
+        "attempts": pc.if_else(
+            is_answer, number("attempts", pa.int32()), number("dead_letter_attempts", pa.int32())
+        ),
+        "pms": text("pms"),
+        "answered_at": instant("answered_at"),
+        "duration_ms": pc.divide(pc.subtract(number("answered_at"), number("issued_at")), 1000),
+        "answer_ce_id": pa.array(columns["answer_ce_id"], pa.string()),
+        "answer_topic": text("answer_topic"),
+        "answer_partition": number("answer_partition", pa.int32()),
+        "answer_offset": number("answer_offset"),
+        "distinct_answers": number("distinct_answers", pa.int32()),
+        "answer_messages": number("answer_messages", pa.int32()),
+        "dead_letter_partition": number("dead_letter_partition", pa.int32()),
+        "dead_letter_offset": number("dead_letter_offset"),
+        "redrives": number("redrives", pa.int32()),
+        "duplicate": pa.array(
+            [
+                is_duplicate(d, r)
+                for d, r in zip(columns["distinct_answers"], columns["redrives"], strict=True)
+            ],
+            pa.bool_(),
+        ),
+    }
+    return pa.Table.from_pydict(arrays, schema=COMMANDS)
+
+
+def duplicates_table(ledger: Ledger, commands: pa.Table) -> pa.Table:
+    """One row per distinct answer of each command that got more than it was sent for."""
+    flagged = commands.filter(commands["duplicate"])
+    displaced = ledger.displaced()
+    rows: list[tuple[str | None, str | None, str | None, Answer]] = []
+    for row in flagged.select(["command_id", "command_type", "practice_id"]).to_pylist():
+        command_id = row["command_id"]
+        shown = ledger.entry_of(command_id).answer
+        answers = sorted([*displaced.get(command_id, []), *([shown] if shown else [])], key=_answer_order)
+        rows += [(command_id, row["command_type"], row["practice_id"], answer) for answer in answers]
+    return _answers_table(rows)
+
+
+def undecodable_table(found: Findings) -> pa.Table:
+    items = sorted(found.undecodable, key=lambda u: (u.topic, u.partition, u.offset))
+    return _table(
+        UNDECODABLE,
+        items,
+        {
+            "topic": lambda u: u.topic,
+            "partition": lambda u: u.partition,
+            "offset": lambda u: u.offset,
+            "timestamp": lambda u: u.timestamp_ms * 1000,
+            "reason": lambda u: u.reason,
+            "command_id": lambda u: u.command_id,
+            "answer_ce_id": lambda u: u.answer_ce_id,
+            "dead_lettered": lambda u: u.dead_lettered,
+        },
+    )
+
+
+def summarize(tables: dict[str, pa.Table], found: Findings) -> dict[str, Any]:
+    commands = tables["commands"]
+    total = commands.num_rows
+    by_outcome = _counts(commands, "outcome")
+    answered = sum(n for outcome, n in by_outcome.items() if outcome in {o.value for o in TERMINAL})
+    return {
+        "commands": total,
+        "completeness": {
+            "answered": answered,
+            "of": total,
+            "ratio": round(answered / total, 6) if total else 1.0,
+        },
+        "by_outcome": {o.value: by_outcome.get(o.value, 0) for o in Outcome},
+        "by_code": _counts(commands, "error_code"),
+        "by_practice": _nested(commands, "practice_id"),
+        "by_type": _nested(commands, "command_type"),
+        "exceptions": {name: tables[name].num_rows for name in EXCEPTION_LISTS},
+        "duplicate_commands": int(pc.sum(commands["duplicate"]).as_py() or 0),
+        "notes": dict(sorted(found.counts.items())),
+    }
+
+
+def _answer_order(answer: Answer) -> tuple[int, str, int, int]:
+    return (answer.answered_at_us, answer.topic, answer.partition, answer.offset)
+
+
+def _answers_table(rows: Iterable[tuple[str | None, str | None, str | None, Answer]]) -> pa.Table:
+    return _table(
+        ANSWERS,
+        sorted(rows, key=lambda row: _answer_order(row[3])),
+        {
+            "command_id": lambda r: r[0],
+            "command_type": lambda r: r[1],
+            "practice_id": lambda r: r[2],
+            "kind": lambda r: r[3].kind.name,
+            "error_code": lambda r: r[3].code,
+            "answered_at": lambda r: r[3].answered_at_us,
+            "ce_id": lambda r: r[3].ce_id,
+            "topic": lambda r: r[3].topic,
+            "partition": lambda r: r[3].partition,
+            "offset": lambda r: r[3].offset,
+        },
+    )
+
+
+def _table(schema: pa.Schema, items: Sequence[Any], getters: dict[str, Callable[[Any], Any]]) -> pa.Table:
+    arrays = {}
+    for item in schema:
+        values = [getters[item.name](x) for x in items]
+        kind = pa.int64() if item.type == _TS else item.type
+        arrays[item.name] = pa.array(values, kind).cast(item.type)
+    return pa.Table.from_pydict(arrays, schema=schema)
+
+
+def _nullable(values: Any, kind: pa.DataType) -> pa.Array:
+    array = pa.array(values, pa.int64())
+    return pc.if_else(pc.equal(array, NONE), pa.scalar(None, pa.int64()), array).cast(kind)
+
+
+def _counts(table: pa.Table, column: str) -> dict[str, int]:
+    counted = table.group_by(column).aggregate([([], "count_all")]).to_pylist()
+    return dict(sorted((row[column], row["count_all"]) for row in counted if row[column] is not None))
+
+
+def _nested(table: pa.Table, column: str) -> dict[str, dict[str, int]]:
+    counted = table.group_by([column, "outcome"]).aggregate([([], "count_all")]).to_pylist()
+    nested: dict[str, dict[str, int]] = {}
+    for row in sorted(counted, key=lambda r: (r[column] or "", r["outcome"])):
+        nested.setdefault(row[column] or "", {})[row["outcome"]] = row["count_all"]
+    return nested
