@@ -338,7 +338,7 @@ def gauge_instruments(practice_label: bool) -> list[Instrument]:
 def gauge_samples(readings: Readings, practice_label: bool = True) -> list[Sample]:
     """Every gauge's value now, from live state."""
     worker = readings.worker()
-    now = time.time()
+    now = readings.now()
     samples = [
         Sample(ADMITTED, (), worker.in_flight),
         Sample(ADMITTED_LIMIT, (), worker.max_in_flight),

@@ -114,6 +114,9 @@ class Readings:
             retry_tiers={tier: waiting.get(tier, Waiting(0, None)) for tier in self._tiers},
         )
 
+    def now(self) -> float:
+        return self._clock()
+
     def pms_of(self, practice_id: str) -> str:
         practice = self._registry.get(practice_id)
         return str(practice.pms) if practice is not None else ""

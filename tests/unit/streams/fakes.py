@@ -48,6 +48,7 @@ from streams.envelopes import (
     ValidateConnectionPayload,
 )
 from streams.hops import Hop, read_hop
+from streams.observer import Observer
 from streams.outbound import Routes
 from streams.pipeline import Pipeline, PipelineSettings
 from streams.received import Incoming, read
@@ -339,6 +340,7 @@ class Harness:
     transitions: list[Transition] = field(default_factory=list)
     outbox: RecordingOutbox = field(default_factory=RecordingOutbox)
     pending: list[Sent] = field(default_factory=list)
+    observer: Observer = field(default_factory=lambda: TracingObserver("pms-relay"))
 
     def __post_init__(self) -> None:
         self.adapters = {
@@ -360,7 +362,7 @@ class Harness:
             subjects=self.subjects,
             circuits=self.board,
             outbox=self.outbox,
-            observer=TracingObserver("pms-relay"),
+            observer=self.observer,
             clock=self.clock,
         )
         self._offsets = itertools.count(100)

@@ -120,3 +120,34 @@ async def test_waiting_copies_hold_the_commit_point_and_a_revocation_leaves_them
         await asyncio.sleep(0.01)
     assert ledger.committable() == {tp: 41}
     await gates.release(None)
+
+
+async def test_waiting_reports_copies_per_tier_and_how_overdue_the_oldest_is() -> None:
+    release = asyncio.Event()
+
+    async def submit(event: Any, ticket: Ticket) -> None:
+        await release.wait()  # the worker is full: a due copy cannot be handed on
+        ticket.finish()
+
+    gates = DueGates(_App(), CommitLedger(), submit, high_water=100)  # type: ignore[arg-type]
+    short, long = "pms.commands.retry.10s", "pms.commands.retry.10m"
+    await gates.put(_copy(TP(short, 0), due_in=-30, offset=1))  # type: ignore[arg-type]
+    await gates.put(_copy(TP(short, 0), due_in=60, offset=2))  # type: ignore[arg-type]
+    await gates.put(_copy(TP(short, 1), due_in=-5, offset=1))  # type: ignore[arg-type]
+    await gates.put(_copy(TP(long, 0), due_in=600, offset=1))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+
+    waiting = gates.waiting()
+    now = datetime.now(UTC).timestamp()
+    assert {topic: w.copies for topic, w in waiting.items()} == {short: 3, long: 1}
+    assert 29 <= waiting[short].overdue(now) <= 31  # the oldest of both partitions, still held
+    assert waiting[long].overdue(now) == 0.0  # not due yet
+
+    release.set()
+    for _ in range(500):  # bounded poll for the overdue copies to be handed on
+        if gates.waiting()[short].copies == 1:
+            break
+        await asyncio.sleep(0.01)
+    assert gates.waiting()[short].copies == 1
+    await gates.release(None)
+    assert gates.waiting() == {}

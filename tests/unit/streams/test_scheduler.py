@@ -246,3 +246,18 @@ async def test_revoke_cancels_a_running_job_that_outlasts_the_bound() -> None:
     assert await s.revoke({0}, wait=0.01) == 1
     assert s.in_flight == 0
     assert jobs.finished == []
+
+
+async def test_slots_in_use_count_running_jobs_of_the_practice_only() -> None:
+    jobs, s = Jobs(), scheduler(slots=2)
+    for name in ("a", "b", "c"):
+        await s.submit("p1", None, jobs.job(name, blocked=True))
+    await s.submit("p2", None, jobs.job("other", blocked=True))
+    await until(lambda: len(jobs.running) == 3)
+    assert (s.slots_in_use("p1"), s.slots_in_use("p2"), s.slots_in_use("p3")) == (2, 1, 0)
+    assert s.in_flight == 4
+    assert s.max_in_flight == 100
+    for name in ("a", "b", "c", "other"):
+        jobs.release(name)
+    await s.drain()
+    assert (s.slots_in_use("p1"), s.slots_in_use("p2")) == (0, 0)
