@@ -99,7 +99,8 @@ class RelaySystem:
         self._stop.set()
         self._collector.join(timeout=10)
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
+    def start_worker(self, *options: str) -> subprocess.Popen[bytes]:
+        """One more worker (``options``: more ``pms-relay worker`` flags), once it logs that it is ready."""
         index = len(self._workers)
         log = (self.workdir / f"worker-{index}.log").open("wb")
         args = [
@@ -111,6 +112,7 @@ class RelaySystem:
             "--partitions", str(self.partitions),
             "--retry-delays", ",".join(f"{d:g}" for d in self.tiers.delays),
             "--reconcile-grace", f"{self.reconcile_grace:g}",
+            *options,
         ]  # fmt: skip
         env = {**os.environ, **self.secrets, "OTEL_TRACES_EXPORTER": "none"}
         worker = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
