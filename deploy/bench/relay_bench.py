@@ -7,6 +7,10 @@ collector. It prints a table; it asserts nothing.
 
     python -m deploy.bench.relay_bench                      # 2,000 reads, 8 practices, PMS 0 and 200 ms
     python -m deploy.bench.relay_bench --latency-ms 200 --workers 1,2 --write-share 0.2
+    python -m deploy.bench.relay_bench --latency-ms 0 --metrics on,off   # what metrics cost per command
+
+``--metrics`` runs each case with the worker's metrics on (the default), ``off`` (``--no-metrics``), or
+``bare`` (no metrics and no status records either); the table's ``worker ms/cmd`` compares them.
 
 ``KAFKA_BOOTSTRAP_SERVERS`` (or ``--bootstrap-servers``) uses an existing broker; otherwise a throwaway
 broker on free ports is started and wiped at the end.
@@ -51,6 +55,14 @@ class Load:
     send_rate: float = 0.0  # commands/s; 0 sends the whole burst at once
 
 
+# Worker flags of each --metrics mode.
+_METRICS_MODES: dict[str, tuple[str, ...]] = {
+    "on": (),
+    "off": ("--no-metrics",),
+    "bare": ("--no-metrics", "--status-interval", "0"),
+}
+
+
 def _ints(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part.strip()]
 
@@ -81,6 +93,9 @@ def main(
         bool, typer.Option(help="Run workers under pyinstrument (must be installed).")
     ] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures here.")] = None,
+    metrics: Annotated[
+        str, typer.Option(help="Metrics modes to run each case in, comma-separated: on, off, bare.")
+    ] = "on",
     send_rate: Annotated[
         float,
         typer.Option(
@@ -104,7 +119,12 @@ def main(
     root = workdir or Path(tempfile.mkdtemp(prefix="relay-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     typer.echo(f"workdir={root} cpus={os.cpu_count()} loadavg={_loadavg()}")
-    cases = [(lat, count) for lat in _floats(latency_ms) for count in _ints(workers)]
+    modes = [part.strip() for part in metrics.split(",") if part.strip()]
+    if unknown := [m for m in modes if m not in _METRICS_MODES]:
+        raise typer.BadParameter(
+            f"unknown metrics mode(s) {unknown}; use on, off, bare", param_hint="--metrics"
+        )
+    cases = [(lat, count, mode) for lat in _floats(latency_ms) for count in _ints(workers) for mode in modes]
     results: list[CaseResult] = []
     with _broker(bootstrap_servers) as (bootstrap, broker_pid):
         sandbox = SandboxProcess(root).start()
@@ -116,16 +136,21 @@ def main(
             }
             if broker_pid is not None:
                 pids["broker"] = lambda _: [broker_pid]
-            for lat, count in cases:
-                name = f"{lat:g}ms-{count}w"
+            for lat, count, mode in cases:
+                name = f"{lat:g}ms-{count}w" + ("" if modes == ["on"] else f"-metrics-{mode}")
                 typer.echo(f"case {name}: starting (loadavg={_loadavg()})")
-                result = _run_case(name, lat, count, load, sandbox, bootstrap, root / name, pids)
+                result = _run_case(
+                    name, lat, count, load, sandbox, bootstrap, root / name, pids, _METRICS_MODES[mode]
+                )
                 results.append(result)
                 typer.echo(render_table([result]))
         finally:
             sandbox.stop()
     typer.echo("\n" + render_table(results))
-    typer.echo("CPU: seconds used during the burst (% of one core over send-to-last-answer).")
+    typer.echo(
+        "CPU: seconds used during the burst (% of one core over send-to-last-answer); "
+        "worker ms/cmd: the workers' CPU per command answered."
+    )
     if json_out is not None:
         json_out.write_text(json.dumps([_as_json(r) for r in results], indent=2), encoding="utf-8")
 
@@ -139,6 +164,7 @@ def _run_case(
     bootstrap: str,
     workdir: Path,
     pids: Mapping[str, Callable[[Rig], list[int]]],
+    worker_args: tuple[str, ...] = (),
 ) -> CaseResult:
     sandbox.set_latency(latency)
     connection, secret = sandbox.connection()
@@ -160,6 +186,7 @@ def _run_case(
         partitions=load.partitions,
         log_level=load.log_level,
         profile=load.profile,
+        worker_args=worker_args,
     )
     rig.start(workers)
     try:

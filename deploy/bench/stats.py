@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["CaseResult", "Latencies", "percentile", "render_table", "summarize"]
+__all__ = ["CaseResult", "Latencies", "cpu_per_command_ms", "percentile", "render_table", "summarize"]
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:
@@ -114,11 +114,28 @@ def _cpu_cell(result: CaseResult, role: str) -> str:
     return f"{seconds:.1f} ({share:.0f}%)"
 
 
+def cpu_per_command_ms(result: CaseResult, role: str = "worker") -> float:
+    """CPU milliseconds of ``role`` per command answered in the burst; NaN when unknown."""
+    seconds = result.cpu_s.get(role)
+    if seconds is None or result.answered == 0:
+        return math.nan
+    return seconds / result.answered * 1000
+
+
 def render_table(results: Sequence[CaseResult]) -> str:
-    """A plain-text table: one line per case; CPU columns as ``seconds (% of one core over the burst)``."""
+    """A plain-text table: one line per case; CPU columns as ``seconds (% of one core over the burst)``, and
+    the workers' CPU per command answered."""
     roles = sorted({role for result in results for role in result.cpu_s})
-    header = [*_COLUMNS, *(f"CPU {role}" for role in roles)]
-    rows = [[*_row(r), *(_cpu_cell(r, role) for role in roles)] for r in results]
+    per_command = ["worker ms/cmd"] if "worker" in roles else []
+    header = [*_COLUMNS, *(f"CPU {role}" for role in roles), *per_command]
+    rows = [
+        [
+            *_row(r),
+            *(_cpu_cell(r, role) for role in roles),
+            *(f"{cpu_per_command_ms(r):.3f}" for _ in per_command),
+        ]
+        for r in results
+    ]
     widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
