@@ -45,6 +45,10 @@ _PRACTICE_SETTINGS = {
 # Nothing answered for this long, the commit point at the end of every topic, no write pending: the rest will
 # never be answered (the wait for answers stops there instead of at its timeout).
 _QUIET_S = 15.0
+# Nothing answered for this long, whatever the commit point says: nothing is moving any more (retry tiers
+# are seconds, the reconcile grace and the Eaglesoft write wait well under a minute). A message that a worker
+# dropped without tracking it holds the commit point for ever while nobody reads it again.
+_IDLE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -180,10 +184,17 @@ class ChaosRun:
             lambda: self._answered_or_idle(system, collector, expected), config.answer_timeout, "every answer"
         )
         answered_at = time.monotonic() if collector.answered(expected) == expected else None
-        self._progress("answered; waiting for the system to settle")
-        self._wait(
-            lambda: self._settled(system), config.settle_timeout, "the commit point and pending writes"
+        self._progress(
+            f"{len(collector.answered(expected))}/{len(expected)} answered; waiting for the system to settle"
         )
+        self._wait(
+            lambda: self._settled(system) or (self._writes_settled() and self._idle(collector)),
+            config.settle_timeout,
+            "the commit point and pending writes",
+        )
+        behind = self._behind(system)
+        if behind:
+            self.notes.append(f"commit point short of the end: {behind}")
         for index, worker in self._workers.items():
             if index not in self._cpu:
                 self._cpu[index] = cpu_seconds(worker.pid)
@@ -264,15 +275,24 @@ class ChaosRun:
         """Everything answered, or nothing more can come: no answer for a while and nothing left in flight."""
         if collector.answered(expected) == expected:
             return True
-        quiet = time.monotonic() - collector.last_arrival > _QUIET_S
-        return quiet and self._settled(system)
+        quiet = time.monotonic() - collector.last_arrival
+        return quiet > _IDLE_S or (quiet > _QUIET_S and self._settled(system))
 
-    def _settled(self, system: RelaySystem) -> bool:
-        if pending_writes(self._eaglesoft):
-            return False
+    def _behind(self, system: RelaySystem) -> list[str]:
         topics = [system.topics.commands, *system.topics.retries]
         offsets = group_offsets(self._bootstrap, system.app_id, topics, system.partitions)
-        return all(o.behind == 0 for o in offsets)
+        return [f"{o.topic}[{o.partition}] committed={o.committed} end={o.end}" for o in offsets if o.behind]
+
+    def _idle(self, collector: AnswerCollector) -> bool:
+        return time.monotonic() - collector.last_arrival > _IDLE_S
+
+    def _writes_settled(self) -> bool:
+        return pending_writes(self._eaglesoft) == 0
+
+    def _settled(self, system: RelaySystem) -> bool:
+        if not self._writes_settled():
+            return False
+        return not self._behind(system)
 
     def _wait(self, condition: Callable[[], bool], timeout: float, what: str) -> bool:
         deadline = time.monotonic() + timeout
