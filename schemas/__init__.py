@@ -12,12 +12,13 @@ from schemas.catalog import (
     load_current,
     load_history,
 )
-from schemas.compat import check_full
+from schemas.compat import check_backward, check_full
 
 __all__ = [
     "NAMESPACE",
     "SchemaRegistry",
     "WriterSchema",
+    "check_backward",
     "check_full",
     "default_registry",
     "load_current",

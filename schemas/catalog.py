@@ -7,7 +7,10 @@ name after), so a release never changes when ``domain.avsc`` does. The current s
 
 A writer schema is identified on the wire by its CRC-64-AVRO fingerprint (of its parsing canonical form).
 The registry maps fingerprint -> writer schema for the current schemas and for every release, so a message
-written by any released producer can still be read.
+written by any released producer can still be read. The canonical form keeps only what shapes the bytes:
+an enum ``default``, a ``doc`` or an ``evolution`` mark change no fingerprint, so a release that only adds
+them is read and written exactly like the one before, and the current schema (with its defaults) stays the
+reader schema.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 __all__ = [
     "NAMESPACE",
+    "RETIRED_READERS",
     "TOP_LEVEL",
     "SchemaRegistry",
     "WriterSchema",
@@ -43,6 +47,11 @@ HISTORY_DIR = ROOT / "history"
 _CURRENT_FILES = ("domain.avsc", "command.avsc", "result.avsc", "error.avsc")
 TOP_LEVEL = ("Command", "Result", "CommandError")
 """The envelopes that travel on topics: the only schemas with fingerprints on the wire."""
+
+RETIRED_READERS = frozenset({1})
+"""Releases whose readers are retired: every reader still reads their data (BACKWARD), but what is written
+now need not be readable by them. v1's readers were retired by v2, which writes a PMS kind v1 cannot name
+as text (README, "The event contract": the migration)."""
 
 Schema = dict[str, Any]
 
@@ -125,16 +134,28 @@ class SchemaRegistry:
             for definition in schemas.values():
                 writer = _writer(definition, version)
                 self._by_fingerprint.setdefault(writer.fingerprint, writer)
+        self._releases = {
+            (version, short): self._by_fingerprint[_writer(definition, version).fingerprint]
+            for version, schemas in history.items()
+            for short, definition in schemas.items()
+        }
         self._current: dict[str, WriterSchema] = {}
         for short, definition in current.items():
             writer = _writer(definition, None)
             released = self._by_fingerprint.get(writer.fingerprint)
-            self._current[short] = released if released is not None else writer
-            self._by_fingerprint.setdefault(writer.fingerprint, self._current[short])
+            if released is not None:
+                # Same bytes as a release; keep our own definition, whose defaults a reader resolves with.
+                writer = _writer(definition, released.version)
+            self._current[short] = writer
+            self._by_fingerprint.setdefault(writer.fingerprint, writer)
 
     def current(self, short_name: str) -> WriterSchema:
         """The schema this code writes (and reads with) for ``Command``, ``Result`` or ``CommandError``."""
         return self._current[short_name]
+
+    def release(self, version: int, short_name: str) -> WriterSchema:
+        """The schema release ``version`` wrote for ``short_name``; KeyError when there is no such release."""
+        return self._releases[(version, short_name)]
 
     def by_fingerprint(self, fp: bytes) -> WriterSchema | None:
         return self._by_fingerprint.get(fp)

@@ -1,16 +1,22 @@
 """FULL_TRANSITIVE compatibility between two versions of a schema, by Avro resolution rules and by trial.
 
-``check_full(old, new)`` is BACKWARD (a new reader reads old data) plus FORWARD (an old reader reads new
-data). It applies the resolution rules of the Avro specification, plus two stricter policies:
+``check_full(old, new)`` is BACKWARD (a new reader reads old data, :func:`check_backward`) plus FORWARD (an
+old reader reads new data). It applies the resolution rules of the Avro specification, plus two stricter
+policies and one declared exception:
 
 * Enums: adding a symbol is compatible only if the enum has a ``default`` (old readers map the new symbol
   to it). Removing a symbol is never compatible, even with a default: history holds data with that symbol,
   and a new reader silently turning it into the default loses meaning.
 * Logical types must not change (``timestamp-millis`` -> ``-micros`` is the same ``long`` on the wire but
   a thousandfold error in meaning).
+* Open members: an enum, or a record field holding a union, marked ``"evolution": "open"`` in the reader's
+  schema may gain symbols or branches. Avro resolves per datum, so a reader that lacks one fails exactly the
+  messages that carry it and reads every other; ``open`` declares that failing those is right (a command
+  type, and its payload, that an older relay could not perform anyway). Removing one is still breaking.
 
 Then every direction is also tried empirically: synthetic records covering every union branch and enum
-symbol are written with the writer schema and read back with the reader schema by fastavro.
+symbol are written with the writer schema and read back with the reader schema by fastavro (for open
+members, every branch and symbol the reader knows).
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ from typing import Any, Literal
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-__all__ = ["Problem", "check_full", "reader_problems", "trial_problems"]
+__all__ = ["OPEN", "Problem", "check_backward", "check_full", "reader_problems", "trial_problems"]
 
 Direction = Literal["backward", "forward"]
 _NAMED = ("record", "error", "enum", "fixed")
+OPEN = "open"
+"""The value of an ``"evolution"`` attribute that lets an enum or a union field grow (see above)."""
 _PROMOTIONS = frozenset(
     {
         ("int", "long"),
@@ -53,13 +61,18 @@ class Problem:
 
 def check_full(old: Any, new: Any) -> list[Problem]:
     """Every reason why ``new`` is not fully compatible with ``old``; empty when it is."""
-    problems: list[Problem] = []
-    directions: tuple[tuple[Direction, Any, Any], ...] = (("backward", old, new), ("forward", new, old))
-    for direction, writer, reader in directions:
-        found = reader_problems(writer, reader, removed_symbols_ok=direction == "forward")
-        found = found or trial_problems(writer, reader)
-        problems += [Problem(direction, path, message) for path, message in found]
-    return problems
+    return check_backward(old, new) + _problems("forward", writer=new, reader=old)
+
+
+def check_backward(old: Any, new: Any) -> list[Problem]:
+    """Every reason why a reader of ``new`` cannot read data written with ``old``; empty when it can."""
+    return _problems("backward", writer=old, reader=new)
+
+
+def _problems(direction: Direction, *, writer: Any, reader: Any) -> list[Problem]:
+    found = reader_problems(writer, reader, removed_symbols_ok=direction == "forward")
+    found = found or trial_problems(writer, reader)
+    return [Problem(direction, path, message) for path, message in found]
 
 
 def _parse(schema: Any) -> tuple[Any, dict[str, Any]]:
@@ -70,8 +83,8 @@ def _parse(schema: Any) -> tuple[Any, dict[str, Any]]:
 def reader_problems(writer: Any, reader: Any, *, removed_symbols_ok: bool) -> list[tuple[str, str]]:
     """(path, message) for each place where ``reader`` cannot resolve data written with ``writer``.
 
-    ``removed_symbols_ok``: an enum symbol the reader lacks is tolerated if the reader has a default (the
-    FORWARD case, where the writer is newer); otherwise a missing symbol is always a problem.
+    ``removed_symbols_ok``: an enum symbol (or union branch) the reader lacks is tolerated if the reader has
+    a default or marks it open (the FORWARD case, where the writer is newer); otherwise it is a problem.
     """
     w, w_named = _parse(writer)
     r, r_named = _parse(reader)
@@ -101,10 +114,12 @@ class _Resolver:
     def _r(self, schema: Any) -> Any:
         return self.r_named.get(schema, schema) if isinstance(schema, str) else schema
 
-    def check(self, writer: Any, reader: Any, path: str) -> None:
+    def check(self, writer: Any, reader: Any, path: str, *, open_union: bool = False) -> None:
         w, r = self._w(writer), self._r(reader)
         if isinstance(w, list):
             for branch in w:
+                if open_union and self.removed_symbols_ok and self._union_branch(self._w(branch), r) is None:
+                    continue  # a branch the reader lacks: it fails only the messages that use it
                 self.check(branch, r, f"{path}[{_label(self._w(branch))}]")
         elif isinstance(r, list):
             match = self._union_branch(w, r)
@@ -154,7 +169,8 @@ class _Resolver:
             names = [field["name"], *field.get("aliases", ())]
             source = next((written[n] for n in names if n in written), None)
             if source is not None:
-                self.check(source["type"], field["type"], f"{path}.{field['name']}")
+                is_open = field.get("evolution") == OPEN and isinstance(self._r(field["type"]), list)
+                self.check(source["type"], field["type"], f"{path}.{field['name']}", open_union=is_open)
             elif "default" not in field:
                 self.problems.append(
                     (f"{path}.{field['name']}", "reader field has no writer field and no default")
@@ -168,7 +184,7 @@ class _Resolver:
             return
         if not self.removed_symbols_ok:
             self.problems.append((path, f"enum symbols {missing} removed"))
-        elif "default" not in r:
+        elif "default" not in r and r.get("evolution") != OPEN:
             self.problems.append(
                 (path, f"enum symbols {missing} unknown to the reader, which has no default")
             )
@@ -224,12 +240,12 @@ def _default_fits(schema: Any, default: Any, resolve: Any) -> bool:
 def trial_problems(writer: Any, reader: Any) -> list[tuple[str, str]]:
     """Write synthetic records with ``writer``, read them with ``reader``; one problem per failed record."""
     w, w_named = _parse(writer)
-    r, _ = _parse(reader)
+    r, r_named = _parse(reader)
     problems: list[tuple[str, str]] = []
     for k in range(_width(w, w_named, set())):
         buffer = io.BytesIO()
         try:
-            schemaless_writer(buffer, w, _sample(w, w_named, k))
+            schemaless_writer(buffer, w, _sample(w, w_named, k, r_named))
             buffer.seek(0)
             schemaless_reader(buffer, w, r)
         except Exception as exc:  # any failure to resolve is the finding itself
@@ -262,11 +278,15 @@ def _deref(schema: Any, named: Mapping[str, Any]) -> Any:
     return named.get(schema, schema) if isinstance(schema, str) else schema
 
 
-def _sample(schema: Any, named: Mapping[str, Any], k: int) -> Any:
+def _sample(
+    schema: Any, named: Mapping[str, Any], k: int, reader: Mapping[str, Any], only: set[str] | None = None
+) -> Any:
+    """Sample ``k`` of ``schema``; of an open member, only what the ``reader``'s named types know."""
     schema = _deref(schema, named)
     if isinstance(schema, list):
-        branch = _deref(schema[k % len(schema)], named)
-        value = _sample(branch, named, k)
+        options = [b for b in schema if only is None or _label(_deref(b, named)) in only]
+        branch = _deref(options[k % len(options)], named)
+        value = _sample(branch, named, k, reader)
         # The tuple notation names the branch, so empty or look-alike records are written unambiguously.
         return (branch["name"], value) if _kind(branch) in ("record", "error") else value
     kind = _kind(schema)
@@ -274,7 +294,10 @@ def _sample(schema: Any, named: Mapping[str, Any], k: int) -> Any:
     if logical == "uuid":
         return str(uuid.UUID(int=k + 1))
     if kind in ("record", "error"):
-        return {f["name"]: _sample(f["type"], named, k) for f in schema["fields"]}
+        return {
+            f["name"]: _sample(f["type"], named, k, reader, _open_branches(schema, f, reader))
+            for f in schema["fields"]
+        }
     primitives: dict[str, Any] = {
         "null": None,
         "boolean": k % 2 == 0,
@@ -288,11 +311,33 @@ def _sample(schema: Any, named: Mapping[str, Any], k: int) -> Any:
     if kind in primitives:
         return primitives[kind]
     if kind == "enum":
-        return schema["symbols"][k % len(schema["symbols"])]
+        symbols = _open_symbols(schema, reader)
+        return symbols[k % len(symbols)]
     if kind == "array":
-        return [_sample(schema["items"], named, k)]
+        return [_sample(schema["items"], named, k, reader)]
     if kind == "map":
-        return {"key": _sample(schema["values"], named, k)}
+        return {"key": _sample(schema["values"], named, k, reader)}
     if kind == "fixed":
         return bytes(schema["size"])
     raise ValueError(f"cannot sample Avro type {kind}")
+
+
+def _open_symbols(enum: Any, reader: Mapping[str, Any]) -> list[str]:
+    theirs = reader.get(enum["name"])
+    if not isinstance(theirs, dict) or theirs.get("evolution") != OPEN:
+        return list(enum["symbols"])
+    return [s for s in enum["symbols"] if s in theirs["symbols"]] or list(enum["symbols"])
+
+
+def _open_branches(record: Any, field: Any, reader: Mapping[str, Any]) -> set[str] | None:
+    """The branches the reader's open union field knows; None when the field is not an open union."""
+    theirs = reader.get(record["name"])
+    fields = theirs.get("fields", ()) if isinstance(theirs, dict) else ()
+    counterpart = next((f for f in fields if f["name"] == field["name"]), None)
+    if (
+        counterpart is None
+        or counterpart.get("evolution") != OPEN
+        or not isinstance(counterpart["type"], list)
+    ):
+        return None
+    return {_label(_deref(branch, reader)) for branch in counterpart["type"]}

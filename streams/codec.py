@@ -3,7 +3,9 @@
 Value = framing prefix + Avro binary body. The default framing is Avro *single-object encoding*
 (``C3 01`` + the writer schema's 8-byte little-endian CRC-64-AVRO fingerprint); the writer schema is
 looked up by fingerprint among the current and every released schema and resolved to the current reader
-schema, so messages from older producers stay readable. Another framing (Confluent Schema Registry's
+schema, so messages from older producers stay readable. A codec writes with the current schemas, or with
+those of an earlier release (``write_release``) while a rollout still has readers of that release only
+(README, "The event contract"). Another framing (Confluent Schema Registry's
 ``00`` + 4-byte id) plugs in through :class:`Framing` without touching stream code.
 
 Anything that cannot become a valid envelope raises :class:`DecodeError`, which keeps the raw message for
@@ -160,7 +162,12 @@ def _as_text(value: bytes | None) -> str | None:
 
 
 class Codec:
-    """Encodes and decodes the three envelopes. Stateless after construction; share one per process."""
+    """Encodes and decodes the three envelopes. Stateless after construction; share one per process.
+
+    ``write_release``: write with that release's schemas instead of the current ones, so that readers that
+    know only that release keep reading; a value the release cannot carry is a :class:`ValueError`.
+    Reading always resolves to the current schemas.
+    """
 
     def __init__(
         self,
@@ -168,19 +175,34 @@ class Codec:
         framing: Framing | None = None,
         *,
         source: str = ce.DEFAULT_SOURCE,
+        write_release: int | None = None,
     ) -> None:
         self._registry = registry if registry is not None else default_registry()
         self._framing = framing if framing is not None else SingleObjectFraming(self._registry)
         self._source = source
-        self._current = {name: self._registry.current(name) for name in (_COMMAND, _RESULT, _ERROR)}
-        self._prefix = {name: self._framing.prefix(writer) for name, writer in self._current.items()}
+        names = (_COMMAND, _RESULT, _ERROR)
+        self._current = {name: self._registry.current(name) for name in names}
+        self._writers = {name: self._writer(name, write_release) for name in names}
+        self._prefix = {name: self._framing.prefix(writer) for name, writer in self._writers.items()}
+
+    def _writer(self, name: str, release: int | None) -> WriterSchema:
+        if release is None:
+            return self._current[name]
+        try:
+            return self._registry.release(release, name)
+        except KeyError:
+            raise ValueError(f"no contract release v{release} of {name} to write with") from None
 
     # -- encoding ------------------------------------------------------------------------------------------
 
     def _body(self, name: str, record: Mapping[str, Any]) -> bytes:
         buffer = io.BytesIO()
         buffer.write(self._prefix[name])
-        schemaless_writer(buffer, self._current[name].parsed, record)
+        writer = self._writers[name]
+        try:
+            schemaless_writer(buffer, writer.parsed, record)
+        except ValueError as exc:  # a value the writer schema cannot name (a pinned release, an old enum)
+            raise ValueError(f"{name} cannot be written with {writer.name} v{writer.version}") from exc
         return buffer.getvalue()
 
     def encode_command(
@@ -307,8 +329,8 @@ class Codec:
             record = schemaless_reader(
                 buffer,
                 writer.parsed,
-                # Same schema: skip resolution, the hot path.
-                None if writer is reader else reader.parsed,
+                # Same bytes (a fingerprint): skip resolution, the hot path.
+                None if writer.fingerprint == reader.fingerprint else reader.parsed,
                 return_record_name=True,
                 return_record_name_override=True,
             )

@@ -271,8 +271,12 @@ def test_data_from_an_older_release_decodes_with_the_current_reader() -> None:
 
 @pytest.mark.parametrize("version", sorted(load_history()))
 def test_every_released_writer_is_registered(version: int) -> None:
-    registered = {(w.short_name, w.version) for w in default_registry()}
-    assert {(name, version) for name in load_history()[version]} <= registered
+    # A release that changed no byte of a schema (only a doc, a default) shares the earlier release's entry.
+    for name, definition in load_history()[version].items():
+        fingerprint = default_registry().release(version, name).fingerprint
+        registered = default_registry().by_fingerprint(fingerprint)
+        assert registered is not None
+        assert (registered.short_name, registered.definition["name"]) == (name, definition["name"])
 
 
 class _IdFraming:

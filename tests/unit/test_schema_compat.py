@@ -1,5 +1,5 @@
-"""The contract's evolution rules: every release stays FULL_TRANSITIVE compatible, and the schemas mirror
-the pydantic models they carry."""
+"""The contract's evolution rules: every release stays FULL_TRANSITIVE compatible (BACKWARD only with a
+release whose readers are retired), and the schemas mirror the pydantic models they carry."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from adapters import domain
 from adapters.errors import ErrorCode
 from adapters.vendors import VENDORS
 from schemas import check_full, load_current, load_history
-from schemas.catalog import TOP_LEVEL, schema_fingerprint
+from schemas.catalog import RETIRED_READERS, TOP_LEVEL, schema_fingerprint
+from schemas.compat import check_backward
 from streams import envelopes
 
 CHANGES = json.loads((Path(__file__).parents[1] / "fixtures" / "schemas" / "changes.json").read_text())
@@ -50,7 +51,17 @@ def _all_named() -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("name", TOP_LEVEL)
 def test_current_schema_is_fully_compatible_with_every_release(version: int, name: str) -> None:
     assert name in HISTORY[version], f"release v{version} lacks {name}"
-    assert check_full(HISTORY[version][name], CURRENT[name]) == []
+    if version in RETIRED_READERS:
+        # Its data stays readable; its readers are not promised what is written now.
+        assert check_backward(HISTORY[version][name], CURRENT[name]) == []
+    else:
+        assert check_full(HISTORY[version][name], CURRENT[name]) == []
+
+
+def test_only_the_migration_retires_readers() -> None:
+    assert {1} == RETIRED_READERS
+    assert check_full(HISTORY[1]["Command"], CURRENT["Command"]) == []  # commands never changed a byte
+    assert any("pms" in p.path for p in check_full(HISTORY[1]["Result"], CURRENT["Result"]))
 
 
 def test_current_schemas_are_released() -> None:
@@ -84,19 +95,48 @@ def _add_command_type(schema: dict[str, Any]) -> None:
     _find(schema, "CommandType")["symbols"].append("DeletePatient")
 
 
+def _add_command(schema: dict[str, Any]) -> None:
+    """A whole new command: its CommandType symbol and its payload record."""
+    _add_command_type(schema)
+    payload = next(f for f in schema["fields"] if f["name"] == "payload")
+    payload["type"].append(
+        {
+            "type": "record",
+            "name": "DeletePatientPayload",
+            "fields": [{"name": "patient_id", "type": "string"}],
+        }
+    )
+
+
+def _remove_command_type(schema: dict[str, Any]) -> None:
+    _find(schema, "CommandType")["symbols"].remove("ValidateConnection")
+
+
+def _add_pms_kind_symbol(schema: dict[str, Any]) -> None:
+    _find(schema, "PmsKind")["symbols"].append("OPEN_DENTAL")
+
+
 @pytest.mark.parametrize(
     ("name", "mutate"),
     [
         ("Result", _add_required_field),
         ("Result", _remove_enum_symbol),
         ("Result", _change_field_type),
-        ("Command", _add_command_type),
+        ("Command", _remove_command_type),
+        ("Result", _add_pms_kind_symbol),  # frozen: a new kind travels as text, needing no release
     ],
 )
 def test_incompatible_change_to_the_real_schema_fails(name: str, mutate: Any) -> None:
     changed = copy.deepcopy(CURRENT[name])
     mutate(changed)
     assert check_full(CURRENT[name], changed) != []
+
+
+@pytest.mark.parametrize(("name", "mutate"), [("Command", _add_command_type), ("Command", _add_command)])
+def test_a_new_command_type_is_a_compatible_change(name: str, mutate: Any) -> None:
+    changed = copy.deepcopy(CURRENT[name])
+    mutate(changed)
+    assert check_full(CURRENT[name], changed) == []
 
 
 def test_optional_field_added_to_the_real_schema_passes() -> None:
@@ -173,8 +213,22 @@ def test_enum_symbols_mirror_python_enums(enum: Any, avro_name: str) -> None:
     assert _all_named()[avro_name]["symbols"] == [member.value for member in enum]
 
 
-def test_every_vendor_kind_is_a_pms_kind_of_the_contract() -> None:
-    assert _all_named()["PmsKind"]["symbols"] == [vendor.kind for vendor in VENDORS]
+def test_pms_kind_is_v1s_and_every_pms_field_also_takes_text() -> None:
+    assert _all_named()["PmsKind"]["symbols"] == _find(HISTORY[1]["Result"], "PmsKind")["symbols"]
+    fields = [
+        (record["name"], field["type"])
+        for schema in CURRENT.values()
+        for record in _named(schema)
+        for field in record.get("fields", ())
+        if field["name"] == "pms"
+    ]
+    assert {name.rsplit(".", 1)[-1] for name, _ in fields} == {"Result", "CommandError", "ConnectionStatus"}
+    for _, kinds in fields:
+        assert [k if isinstance(k, str) else k["name"] for k in kinds if k != "null"] in (
+            ["pms.relay.PmsKind", "string"],
+            ["PmsKind", "string"],
+        )
+    assert {vendor.kind for vendor in VENDORS} >= set(_all_named()["PmsKind"]["symbols"])
 
 
 def test_every_optional_envelope_field_has_a_null_default() -> None:
