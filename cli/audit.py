@@ -159,11 +159,11 @@ def run_audit(
             plan = replay.plan()
         except LookupError as exc:
             raise typer.BadParameter(str(exc)) from exc
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         with _progress(console) as progress:
             task = progress.add_task("reading", total=plan.events)
             found = replay.read(plan, lambda n: progress.advance(task, n))
-        read_seconds = time.monotonic() - started
+        read_seconds, read_cpu = time.monotonic() - started, time.process_time() - cpu
     finally:
         consumer.close()
     report = build_report(found, window, topics.commands)
@@ -176,7 +176,12 @@ def run_audit(
             fmt=fmt,
             practice=practice,
             registry=registry,
-            read_seconds=read_seconds,
+            reading={
+                "events": plan.events,
+                "seconds": round(read_seconds, 3),
+                "cpu_seconds": round(read_cpu, 3),
+                "events_per_second": round(plan.events / read_seconds) if read_seconds > 0 else None,
+            },
         )
     except FileExistsError as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -6,6 +6,7 @@ An existing report is never overwritten in part: the directory must be new or em
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,8 +58,10 @@ def write_archive(
     fmt: Format,
     practice: str | None,
     registry: SchemaRegistry,
-    read_seconds: float,
+    reading: Mapping[str, Any],
 ) -> Archive:
+    """Write the report into ``directory``; ``reading`` is how the reading went (events, seconds, cpu
+    seconds), recorded in the manifest."""
     directory.mkdir(parents=True, exist_ok=True)
     if any(directory.iterdir()):
         raise FileExistsError(f"{directory} is not empty: a report goes into a new directory")
@@ -93,11 +96,7 @@ def write_archive(
                 k.removeprefix("read:"): v for k, v in found.counts.items() if k.startswith("read:")
             },
         },
-        reading={
-            "events": plan.events,
-            "seconds": round(read_seconds, 3),
-            "events_per_second": round(plan.events / read_seconds) if read_seconds > 0 else None,
-        },
+        reading=reading,
         files=files,
         registry=registry,
         generated_at=datetime.now(UTC),

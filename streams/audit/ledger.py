@@ -13,7 +13,7 @@ its final word; a command with distinct answers is a DUPLICATE whichever is show
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, NamedTuple
@@ -37,10 +37,10 @@ class Names:
         self.texts: list[str] = []
 
     def number(self, text: str | None) -> int:
-        if text is None:
-            return NONE
-        found = self._numbers.get(text)
+        found = self._numbers.get(text)  # type: ignore[arg-type]
         if found is None:
+            if text is None:
+                return NONE
             found = self._numbers[text] = len(self.texts)
             self.texts.append(text)
         return found
@@ -108,7 +108,6 @@ class Ledger:
         self._type, self._practice, self._actor = _column("i"), _column("i"), _column("i")
         self._issued, self._expires, self._timestamp = _column("q"), _column("q"), _column("q")
         self._partition, self._offset = _column("i"), _column("q")
-        self._copies, self._redrives = _column("i"), _column("i")
         # its latest answer
         self._kind, self._code, self._attempts, self._pms = (
             _column("b"),
@@ -120,9 +119,10 @@ class Ledger:
         self._answer_partition, self._answer_offset = _column("i"), _column("q")
         self._ce_ids: list[str | None] = []
         self._distinct, self._messages = _column("i"), _column("i")
-        # its dead letter
-        self._dl_code, self._dl_attempts = _column("i"), _column("i")
-        self._dl_partition, self._dl_offset = _column("i"), _column("q")
+        # rare: kept aside, by row
+        self._copies: dict[int, int] = {}  # sent again (beyond the first), not as a redrive
+        self._redrives: dict[int, int] = {}
+        self._dead_letters: dict[int, DeadLetterMark] = {}
         self._others: dict[int, list[Answer]] = {}
 
     def __len__(self) -> int:
@@ -131,55 +131,54 @@ class Ledger:
     def __contains__(self, command_id: str) -> bool:
         return command_id in self._index
 
-    def add_command(
-        self,
-        command_id: str,
-        *,
-        command_type: str | None,
-        practice_id: str | None,
-        requested_by: str | None,
-        issued_at_us: int,
-        expires_at_us: int | None,
-        timestamp_ms: int,
-        partition: int,
-        offset: int,
-        redrive: bool,
-    ) -> None:
-        """Record a command read from the range; a command read again (sent twice, or redriven) keeps its
-        first copy and counts the others."""
-        found = self._index.get(command_id)
-        if found is not None:
-            (self._redrives if redrive else self._copies)[found] += 1
-            return
-        names = self.names
-        self._index[command_id] = len(self._ids)
+    def add_command(self, head: Mapping[str, Any], timestamp_ms: int, partition: int, offset: int) -> bool:
+        """Record a command read from the range, from its head (:data:`~streams.audit.heads.COMMAND_HEAD`);
+        False when its id is already in the ledger (then say why with :meth:`add_copy`)."""
+        command_id = head["command_id"]
+        index = self._index
+        if command_id in index:
+            return False
+        number = self.names.number
+        index[command_id] = len(self._ids)
         self._ids.append(command_id)
-        self._type.append(names.number(command_type))
-        self._practice.append(names.number(practice_id))
-        self._actor.append(names.number(requested_by))
-        self._issued.append(issued_at_us)
-        self._expires.append(NONE if expires_at_us is None else expires_at_us)
+        self._type.append(number(head.get("command_type")))
+        self._practice.append(number(head.get("practice_id")))
+        self._actor.append(number(head.get("requested_by")))
+        self._issued.append(head.get("issued_at") or 0)
+        expires = head.get("expires_at")
+        self._expires.append(NONE if expires is None else expires)
         self._timestamp.append(timestamp_ms)
         self._partition.append(partition)
         self._offset.append(offset)
-        self._copies.append(1)
-        self._redrives.append(1 if redrive else 0)
-        self._kind.append(AnswerKind.NONE)
-        for column in (self._code, self._attempts, self._pms, self._answered, self._answer_topic):
-            column.append(NONE)
-        self._answer_partition.append(NONE)
-        self._answer_offset.append(NONE)
-        self._ce_ids.append(None)
-        self._distinct.append(0)
-        self._messages.append(0)
-        for column in (self._dl_code, self._dl_attempts, self._dl_partition, self._dl_offset):
-            column.append(NONE)
+        return True
+
+    def add_copy(self, command_id: str, *, redrive: bool) -> None:
+        """The command was read again: a redrive copy, or the same command sent twice."""
+        i = self._index[command_id]
+        counts = self._redrives if redrive else self._copies
+        counts[i] = counts.get(i, 0) + 1
+
+    def _fit(self) -> None:
+        """Give the answer columns a row per command. Done in bulk once the commands are read (they are
+        read first): appending to eleven columns per command was a third of the time spent on it."""
+        missing = len(self._ids) - len(self._kind)
+        for column in (self._kind, self._code, self._attempts, self._pms, self._answered, self._answer_topic):
+            column.extend(
+                array(column.typecode, [NONE if column is not self._kind else AnswerKind.NONE]) * missing
+            )
+        for column in (self._answer_partition, self._answer_offset):
+            column.extend(array(column.typecode, [NONE]) * missing)
+        for column in (self._distinct, self._messages):
+            column.extend(array(column.typecode, [0]) * missing)
+        self._ce_ids.extend([None] * missing)
 
     def add_answer(self, command_id: str, answer: Answer) -> bool:
         """Attach an answer to its command; False when the command is not in the ledger."""
         i = self._index.get(command_id)
         if i is None:
             return False
+        if len(self._kind) < len(self._ids):
+            self._fit()
         self._messages[i] += 1
         current = self._ce_ids[i]
         if current is None:
@@ -204,10 +203,7 @@ class Ledger:
         i = self._index.get(command_id)
         if i is None:
             return False
-        self._dl_code[i] = self.names.number(mark.code)
-        self._dl_attempts[i] = NONE if mark.attempts is None else mark.attempts
-        self._dl_partition[i] = mark.partition
-        self._dl_offset[i] = mark.offset
+        self._dead_letters[i] = mark
         return True
 
     def locations(self) -> Iterator[tuple[str, int, int]]:
@@ -217,6 +213,7 @@ class Ledger:
     def columns(self) -> dict[str, Any]:
         """Every column, one value per command in the order read: numbers of :attr:`names` for texts,
         :data:`NONE` for no value. For the report's tables; read-only."""
+        self._fit()
         return {
             "command_id": self._ids,
             "command_type": self._type,
@@ -227,8 +224,7 @@ class Ledger:
             "timestamp": self._timestamp,
             "partition": self._partition,
             "offset": self._offset,
-            "copies": self._copies,
-            "redrives": self._redrives,
+            "redrives": self._by_row(self._redrives, 0),
             "answer_kind": self._kind,
             "error_code": self._code,
             "attempts": self._attempts,
@@ -240,11 +236,24 @@ class Ledger:
             "answer_ce_id": self._ce_ids,
             "distinct_answers": self._distinct,
             "answer_messages": self._messages,
-            "dead_letter_code": self._dl_code,
-            "dead_letter_attempts": self._dl_attempts,
-            "dead_letter_partition": self._dl_partition,
-            "dead_letter_offset": self._dl_offset,
+            "dead_letter_code": self._dead_letter_column(lambda m: self.names.number(m.code)),
+            "dead_letter_attempts": self._dead_letter_column(lambda m: m.attempts),
+            "dead_letter_partition": self._dead_letter_column(lambda m: m.partition),
+            "dead_letter_offset": self._dead_letter_column(lambda m: m.offset),
         }
+
+    def _by_row(self, values: dict[int, int], default: int) -> array:  # type: ignore[type-arg]
+        column = array("q", [default]) * len(self._ids)
+        for i, value in values.items():
+            column[i] = value
+        return column
+
+    def _dead_letter_column(self, value: Any) -> array:  # type: ignore[type-arg]
+        column = array("q", [NONE]) * len(self._ids)
+        for i, mark in self._dead_letters.items():
+            found = value(mark)
+            column[i] = NONE if found is None else found
+        return column
 
     def displaced(self) -> dict[str, list[Answer]]:
         """The distinct answers not shown in a command's row, by command id (commands with more than one)."""
@@ -258,6 +267,7 @@ class Ledger:
         return self.entry(self._index[command_id])
 
     def entry(self, i: int) -> CommandEntry:
+        self._fit()
         text = self.names.text
         return CommandEntry(
             command_id=self._ids[i],
@@ -269,13 +279,13 @@ class Ledger:
             timestamp_ms=self._timestamp[i],
             partition=self._partition[i],
             offset=self._offset[i],
-            copies=self._copies[i],
-            redrives=self._redrives[i],
+            copies=1 + self._copies.get(i, 0),
+            redrives=self._redrives.get(i, 0),
             answer=self._answer(i),
             distinct_answers=self._distinct[i],
             answer_messages=self._messages[i],
             others=tuple(self._others.get(i, ())),
-            dead_letter=self._dead_letter(i),
+            dead_letter=self._dead_letters.get(i),
         )
 
     def _set_answer(self, i: int, answer: Answer) -> None:
@@ -305,16 +315,6 @@ class Ledger:
             topic=text(self._answer_topic[i]) or "",
             partition=self._answer_partition[i],
             offset=self._answer_offset[i],
-        )
-
-    def _dead_letter(self, i: int) -> DeadLetterMark | None:
-        if self._dl_partition[i] == NONE:
-            return None
-        return DeadLetterMark(
-            self.names.text(self._dl_code[i]),
-            _optional(self._dl_attempts[i]),
-            self._dl_partition[i],
-            self._dl_offset[i],
         )
 
 

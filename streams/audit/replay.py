@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,30 +115,37 @@ class Replay:
 
     def read(self, plan: Plan, progress: Callable[[int], None]) -> Findings:
         found = Findings(plan)
-        for message in self._messages(plan.lookback, progress, found.counts):
-            if (command_id := ce.header(message.headers(), "ce_id")) is not None:
-                self._earlier.add(command_id)
-        for message in self._messages(plan.commands, progress, found.counts):
-            self._command(message, found)
-        for message in self._messages(plan.dead_letters, progress, found.counts):
-            self._dead_letter(message, found)
-        for message in self._messages(plan.results, progress, found.counts):
-            self._answer(message, AnswerKind.RESULT, found)
-        for message in self._messages(plan.errors, progress, found.counts):
-            self._answer(message, AnswerKind.ERROR, found)
+        steps: list[tuple[list[PartitionRange], Callable[[Any, Findings], None]]] = [
+            (plan.lookback, self._earlier_command),
+            (plan.commands, self._command),
+            (plan.dead_letters, self._dead_letter),
+            (plan.results, self._result),
+            (plan.errors, self._error),
+        ]
+        for ranges, handle in steps:
+            for batch in self._batches(ranges, progress, found.counts):
+                for message in batch:
+                    handle(message, found)
         self._match_unnamed(found)
         return found
 
-    def _messages(
+    def _batches(
         self, ranges: list[PartitionRange], progress: Callable[[int], None], counts: Counter[str]
-    ) -> Iterable[Any]:
+    ) -> Iterator[list[Any]]:
         practice = self._practice
         for batch in self._reader.read(ranges, progress):
             counts[f"read:{batch[0].topic()}"] += len(batch)
-            if practice is None:
-                yield from batch
-            else:
-                yield from (message for message in batch if message.key() == practice)
+            yield batch if practice is None else [message for message in batch if message.key() == practice]
+
+    def _earlier_command(self, message: Any, found: Findings) -> None:
+        if (command_id := ce.header(message.headers(), "ce_id")) is not None:
+            self._earlier.add(command_id)
+
+    def _result(self, message: Any, found: Findings) -> None:
+        self._answer(message, AnswerKind.RESULT, found)
+
+    def _error(self, message: Any, found: Findings) -> None:
+        self._answer(message, AnswerKind.ERROR, found)
 
     def _command(self, message: Any, found: Findings) -> None:
         timestamp = message.timestamp()[1]
@@ -150,19 +157,10 @@ class Replay:
         except HeadError as exc:
             self._undecodable(message, exc, "ce_id", found)
             return
-        headers = message.headers() or ()
-        found.ledger.add_command(
-            head["command_id"],
-            command_type=head["command_type"],
-            practice_id=head["practice_id"],
-            requested_by=head["requested_by"],
-            issued_at_us=head["issued_at"],
-            expires_at_us=head["expires_at"],
-            timestamp_ms=timestamp,
-            partition=message.partition(),
-            offset=message.offset(),
-            redrive=any(name == REDRIVE for name, _value in headers),
-        )
+        if not found.ledger.add_command(head, timestamp, message.partition(), message.offset()):
+            # Headers only for a command read again (rare): a redrive copy says so in one.
+            redrive = any(name == REDRIVE for name, _value in message.headers() or ())
+            found.ledger.add_copy(head["command_id"], redrive=redrive)
 
     def _answer(self, message: Any, kind: AnswerKind, found: Findings) -> None:
         reader = self._results if kind is AnswerKind.RESULT else self._errors
@@ -175,19 +173,18 @@ class Replay:
             kind,
             ce.header(message.headers(), "ce_id") or "",
             head.get("code"),
-            head["attempts"],
-            head["pms"],
-            head["completed_at" if kind is AnswerKind.RESULT else "failed_at"],
+            head.get("attempts"),
+            head.get("pms"),
+            head.get("completed_at" if kind is AnswerKind.RESULT else "failed_at") or 0,
             message.topic(),
             message.partition(),
             message.offset(),
         )
-        command_id = head["command_id"]
-        timestamp = message.timestamp()[1]
+        command_id = head.get("command_id")
         if command_id is None:
-            self._unnamed.append((answer, timestamp))
+            self._unnamed.append((answer, message.timestamp()[1]))
         elif not found.ledger.add_answer(command_id, answer):
-            self._homeless(answer, command_id, head, timestamp, found)
+            self._homeless(answer, command_id, head, message.timestamp()[1], found)
 
     def _homeless(
         self, answer: Answer, command_id: str | None, head: dict[str, Any], timestamp: int, found: Findings

@@ -31,12 +31,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from typer.testing import CliRunner
 
-from cli.audit import run_audit
+from cli import app
+from cli.audit import DATA_GONE_EXIT, run_audit
 from streams.audit import Format, verify
+from streams.audit.manifest import MANIFEST
 from streams.topics import TopicNames
 from tests.audit_history import Produced, Script, instant
 
@@ -361,3 +365,118 @@ def test_the_report_accounts_for_every_command_exactly(
     }
     assert summary["data_gone"] == []
     assert verify(out) == []
+
+
+def _values(path: Path) -> list[dict[str, str]]:
+    """The rows of a report file in any format, every value as CSV would write it."""
+    if path.suffix == ".csv":
+        return _csv(path)
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    else:
+        table = pq.read_table(path)
+        rows = [
+            {k: (f"{v:%Y-%m-%dT%H:%M:%S.%f}Z" if hasattr(v, "tzinfo") else v) for k, v in row.items()}
+            for row in table.to_pylist()
+        ]
+    return [{k: _as_csv(v) for k, v in row.items()} for row in rows]
+
+
+def _as_csv(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.JSONL])
+def test_every_format_carries_the_same_report(
+    history: dict[str, Any], kafka_bootstrap: str, tmp_path: Path, fmt: Format
+) -> None:
+    out = tmp_path / fmt.value
+    assert _audit(history, kafka_bootstrap, out, fmt) == 0
+    assert _values(out / f"commands.{fmt.value}") == _expected_commands(history)
+    assert len(_values(out / f"duplicates.{fmt.value}")) == 2
+    assert verify(out) == []
+
+
+def test_no_patient_data_in_any_file_of_any_format(
+    history: dict[str, Any], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    for fmt in Format:
+        out = tmp_path / fmt.value
+        assert _audit(history, kafka_bootstrap, out, fmt) == 0
+        for path in out.iterdir():
+            text = path.read_bytes().decode("utf-8", "replace")
+            if path.suffix == ".parquet":  # compressed: look at its values too
+                text += json.dumps(pq.read_table(path).to_pylist(), default=str)
+            leaked = [seeded for seeded in PHI if seeded in text]
+            assert leaked == [], f"{path.name} carries {leaked}"
+
+
+def test_verify_finds_a_changed_a_missing_and_an_added_file(
+    history: dict[str, Any], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    assert _audit(history, kafka_bootstrap, out, Format.CSV) == 0
+    runner = CliRunner()
+    assert runner.invoke(app, ["audit", "verify", str(out)]).exit_code == 0
+    with (out / "commands.csv").open("a", encoding="utf-8") as tampered:
+        tampered.write("x\r\n")
+    (out / "pending.csv").unlink()
+    (out / "extra.txt").write_text("?")
+    result = runner.invoke(app, ["audit", "verify", str(out)])
+    assert result.exit_code == 1
+    assert verify(out) == [
+        "commands.csv: " + verify(out)[0].split(": ", 1)[1],
+        "pending.csv: missing",
+        "extra.txt: not in the manifest",
+    ]
+    assert "bytes, the manifest says" in verify(out)[0]
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["range"]["from"] == _iso(history["base"])[:-4] + "Z"
+    assert {s["name"] for s in manifest["schemas"]} >= {"pms.relay.Command", "pms.relay.Result"}
+
+
+def test_the_audit_joins_no_group_and_commits_nothing(
+    history: dict[str, Any], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    assert _audit(history, kafka_bootstrap, tmp_path / "report", Format.CSV) == 0
+    groups = admin.list_consumer_groups(request_timeout=15).result(15)
+    assert [g.group_id for g in groups.valid if g.group_id.startswith("pms-relay-audit")] == []
+
+
+def test_a_range_before_the_earliest_retained_offset_says_data_is_gone(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    topics = TopicNames(prefix=f"gone{uuid.uuid4().hex[:8]}.")
+    names = _create(admin, topics, partitions=1)
+    try:
+        script = Script(Producer({"bootstrap.servers": kafka_bootstrap}), topics)
+        base = (int(time.time() * 1000) - 3600_000) // MINUTE * MINUTE
+        sent = [script.command("smile-nyc", "ListLocations", {}, base + i * MINUTE) for i in range(4)]
+        for command in sent:
+            script.result(command, command.timestamp_ms + 100, payload=_LOCATIONS)
+        deleted = TopicPartition(topics.commands, 0, 2)  # the first two commands are gone
+        admin.delete_records([deleted], operation_timeout=30)[deleted].result(30)
+        out = tmp_path / "report"
+        result = CliRunner().invoke(
+            app,
+            [
+                "audit", "--from", _iso(base - MINUTE), "--to", _iso(base + 10 * MINUTE), "--out", str(out),
+                "--horizon", "5m", "--bootstrap-servers", kafka_bootstrap, "--prefix", topics.prefix,
+            ],
+        )  # fmt: skip
+        assert result.exit_code == DATA_GONE_EXIT, result.output
+        assert "DATA GONE" in result.output
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["data_gone"] == [{"topic": topics.commands, "partition": 0, "earliest_retained": 2}]
+        assert summary["commands"] == 2
+        assert summary["exceptions"]["orphans"] == 2  # answers whose commands were deleted
+        assert verify(out) == []
+    finally:
+        for future in admin.delete_topics(names, operation_timeout=30).values():
+            future.result(30)
