@@ -26,6 +26,8 @@ _GROUPS = {
     "send": "cli.send",
     "demo": "cli.demo",
     "dlq": "cli.dlq",
+    "dashboard": "cli.dashboard",
+    "zipkin": "cli.zipkin",
     "audit": "cli.audit",
 }
 

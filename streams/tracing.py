@@ -6,7 +6,8 @@ every outgoing event so one trace follows a command across retries. Attributes c
 counts only: never patient data.
 
 Exporting is configured by the standard ``OTEL_*`` variables: OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or
-``OTEL_TRACES_EXPORTER=otlp``) is set, ``console`` on request, and nothing when unset.
+``OTEL_TRACES_EXPORTER=otlp``) is set, ``zipkin`` (to ``OTEL_EXPORTER_ZIPKIN_ENDPOINT``, the local tracing UI)
+or ``console`` on request, and nothing when unset.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def configure_tracing(environ: Mapping[str, str] | None = None) -> TracerProvide
         return None
     if chosen == "console":
         exporter = ConsoleSpanExporter()
+    elif chosen == "zipkin":  # the local tracing UI (`pms-relay zipkin up`); OTEL_EXPORTER_ZIPKIN_ENDPOINT
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
+        exporter = ZipkinExporter(endpoint=env.get("OTEL_EXPORTER_ZIPKIN_ENDPOINT"))
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

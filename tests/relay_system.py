@@ -61,6 +61,8 @@ class RelaySystem:
     # Long enough for a write that timed out client-side to land before it is declared missing, even when
     # this machine is loaded: shorter graces make the SIGKILL tests write twice for the wrong reason.
     reconcile_grace: float = 5.0
+    # Set on top of the workers' environment (e.g. OTEL_TRACES_EXPORTER=zipkin; tracing is off otherwise).
+    worker_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.topics = TopicNames(prefix=f"e2e{uuid.uuid4().hex[:8]}.", tiers=self.tiers)
@@ -114,7 +116,7 @@ class RelaySystem:
             "--reconcile-grace", f"{self.reconcile_grace:g}",
             *options,
         ]  # fmt: skip
-        env = {**os.environ, **self.secrets, "OTEL_TRACES_EXPORTER": "none"}
+        env = {**os.environ, **self.secrets, "OTEL_TRACES_EXPORTER": "none", **self.worker_env}
         worker = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         self._workers.append(worker)
         wait_until(lambda: WORKER_READY in self.worker_log(index), timeout=60, what=f"worker {index} ready")
