@@ -1,0 +1,74 @@
+"""``pms-relay dashboard``: serve the operator's page for the whole cluster (see :mod:`ops.dashboard`).
+
+It reads the status topic, the alerts, the dead letters and the workers' group offsets; it joins no consumer
+group and writes nothing to Kafka. Bound to loopback by default: put it behind your own proxy to share it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Serve the operator dashboard for the whole cluster.", invoke_without_command=True)
+
+
+@app.callback()
+def dashboard(
+    bootstrap_servers: Annotated[
+        str,
+        typer.Option(
+            envvar="KAFKA_BOOTSTRAP_SERVERS",
+            help="Kafka bootstrap servers (security: the KAFKA_* variables, deploy/README.md).",
+        ),
+    ] = "localhost:9092",
+    prefix: Annotated[str, typer.Option(envvar="PMS_RELAY_TOPIC_PREFIX", help="Topic name prefix.")] = "",
+    app_id: Annotated[
+        str, typer.Option(envvar="PMS_RELAY_APP_ID", help="The workers' --app-id (their consumer group).")
+    ] = "pms-relay",
+    host: Annotated[str, typer.Option(envvar="PMS_RELAY_DASHBOARD_HOST", help="Address to listen on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(envvar="PMS_RELAY_DASHBOARD_PORT", help="Port to listen on.")] = 8090,
+    zipkin_url: Annotated[
+        str | None,
+        typer.Option(envvar="PMS_RELAY_ZIPKIN_URL", help="Zipkin's base URL, to link failures to traces."),
+    ] = None,
+    refresh: Annotated[float, typer.Option(min=1, help="Seconds between the page's refreshes.")] = 5.0,
+    status_interval: Annotated[
+        float, typer.Option(min=0.5, help="The workers' --status-interval (a record 3x older is silent).")
+    ] = 5.0,
+) -> None:
+    """Serve the dashboard until Ctrl-C."""
+    import uvicorn
+
+    from ops.dashboard import DashboardSettings, Feed, build_app
+    from ops.dashboard.levels import Thresholds
+    from streams.kafka_settings import KafkaSettings, KafkaSettingsError
+
+    try:
+        kafka = KafkaSettings.from_env(bootstrap_servers=bootstrap_servers)
+    except KafkaSettingsError as exc:
+        Console(stderr=True).print(Text(str(exc), style="red"))
+        raise typer.Exit(2) from exc
+    settings = DashboardSettings(
+        bootstrap_servers=bootstrap_servers,
+        prefix=prefix,
+        group=app_id,
+        zipkin_url=zipkin_url,
+        refresh_s=refresh,
+        thresholds=Thresholds(status_interval_s=status_interval),
+    )
+    feed = Feed(settings, kafka.confluent())
+    feed.start()
+    Console(highlight=False).print(
+        f"dashboard at http://{host}:{port}/ (status {settings.status_topic}, group {app_id})"
+    )
+    try:
+        uvicorn.run(build_app(settings, feed), host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        feed.stop()
