@@ -18,6 +18,10 @@
 A message is tracked in the commit ledger when it is taken in and finished when its step is done; an offset is
 committed only when every message before it is finished (``streams/commits.py``), so a crash or a rebalance
 replays instead of skipping, and the inbox turns replays into answers instead of second writes.
+
+Seen from outside: ``/health/live``, ``/health/ready`` and ``/metrics`` on the web port, and each worker's and
+practice's status on the compacted ``pms.status`` topic (``streams/health.py``, ``streams/metrics.py``,
+``streams/status.py``), all fed by the observer seam and read from the live state above.
 """
 
 from __future__ import annotations
