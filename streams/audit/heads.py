@@ -47,32 +47,34 @@ class HeadReader:
         self._registry = registry
         self._envelope = envelope
         self.fields = tuple(fields)
-        self._heads: dict[bytes, Any] = {}
+        self._heads: dict[bytes, tuple[Any, tuple[str, ...]]] = {}
 
     def read(self, value: bytes | None) -> dict[str, Any]:
         if not value or len(value) < _BODY or value[:2] != _MAGIC:
             raise HeadError(_framing_problem(value))
         fingerprint = value[2:_BODY]
-        head = self._heads.get(fingerprint)
-        if head is None:
-            head = self._head_for(fingerprint)
+        found = self._heads.get(fingerprint)
+        head, unwanted = found if found is not None else self._head_for(fingerprint)
         buffer = io.BytesIO(value)
         buffer.seek(_BODY)
         try:
-            return cast(dict[str, Any], schemaless_reader(buffer, head, None))
+            record = cast(dict[str, Any], schemaless_reader(buffer, head, None))
         except Exception as exc:  # fastavro raises anything from EOFError to IndexError on bad bytes
             raise HeadError(f"Avro head unreadable: {type(exc).__name__}") from None
+        for name in unwanted:  # read on the way (an error's message): never handed on
+            del record[name]
+        return record
 
-    def _head_for(self, fingerprint: bytes) -> Any:
+    def _head_for(self, fingerprint: bytes) -> tuple[Any, tuple[str, ...]]:
         writer = self._registry.by_fingerprint(fingerprint)
         if writer is None:
             raise HeadError(f"unknown writer schema fingerprint {fingerprint.hex()}")
         if writer.short_name != self._envelope:
             raise HeadError(f"expected a {self._envelope}, got a {writer.short_name} (v{writer.version})")
-        head = self._heads[fingerprint] = parse_schema(
-            truncated(writer.definition, self.fields), named_schemas={}
-        )
-        return head
+        head = truncated(writer.definition, self.fields)
+        unwanted = tuple(f["name"] for f in head["fields"] if f["name"] not in self.fields)
+        self._heads[fingerprint] = (parse_schema(head, named_schemas={}), unwanted)
+        return self._heads[fingerprint]
 
 
 def _framing_problem(value: bytes | None) -> str:
