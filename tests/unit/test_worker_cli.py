@@ -46,7 +46,7 @@ class FakeTopology:
 def started(monkeypatch: pytest.MonkeyPatch) -> Started:
     record = Started()
 
-    def build(settings: WorkerSettings, registry: object) -> FakeTopology:
+    def build(settings: WorkerSettings, registry: object, **_wiring: object) -> FakeTopology:
         record.settings.append(settings)
         return FakeTopology(app=object())
 
