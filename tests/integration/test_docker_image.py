@@ -2,14 +2,13 @@
 
 Where a Docker engine answers, the image is built from deploy/docker/Dockerfile and run: ``pms-relay --help``
 works, it runs as uid 10001, and no test-only package is importable inside. Without an engine that test is
-skipped, saying so; the image's install itself is still proven here: the build stage's exact steps (the
-files its COPY lines name, ``pip install --only-binary=:all: .`` into a fresh virtualenv) give a working
-``pms-relay`` with no test tool installed.
+skipped, saying so; the image's install itself is still proven here: the build stage's exact steps (its
+context, the committed files less Dockerfile.dockerignore, then ``pip install --only-binary=:all: .`` into a
+fresh virtualenv) give a working ``pms-relay`` with no test tool installed.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.kafka_fixtures import docker_available
+from tests.unit.deploy.tools import build_context
 from tests.unit.test_runtime_imports import TEST_ONLY
 
 pytestmark = pytest.mark.integration
@@ -57,14 +57,10 @@ def test_the_image_builds_and_runs_the_cli() -> None:
 
 def test_the_image_install_without_an_engine(tmp_path: Path) -> None:
     context = tmp_path / "context"
-    context.mkdir()
-    for source in _copied_sources():
-        origin = ROOT / source
-        if origin.is_dir():
-            ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "bench")
-            shutil.copytree(origin, context / source, ignore=ignore)
-        else:
-            shutil.copy2(origin, context / source)
+    for relative in build_context():
+        target = context / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, target)
     venv = tmp_path / "venv"
     made = _run(sys.executable, "-m", "venv", venv)
     assert made.returncode == 0, made.stderr
@@ -84,16 +80,3 @@ def test_the_image_install_without_an_engine(tmp_path: Path) -> None:
     probe = f"import importlib.util as u; print([m for m in {TEST_ONLY!r} if u.find_spec(m)])"
     found = _run(venv / "bin" / "python", "-c", probe, cwd=tmp_path)
     assert found.stdout.strip() == "[]", found.stdout + found.stderr
-
-
-def _copied_sources() -> list[str]:
-    """What the build stage's COPY lines bring into /src (the build context's allow-list follows them)."""
-    sources: list[str] = []
-    in_build = False
-    for line in DOCKERFILE.read_text().splitlines():
-        if line.startswith("FROM "):
-            in_build = line.rstrip().endswith("AS build")
-        elif in_build and line.startswith("COPY ") and "--from" not in line:
-            sources += re.split(r"\s+", line.strip())[1:-1]
-    assert sources
-    return sources

@@ -1,18 +1,17 @@
 """deploy/docker/Dockerfile: hadolint passes it and rejects broken copies; its shape is the one promised
 (multi-stage, slim base, non-root, a HEALTHCHECK on the worker's web port, ``pms-relay`` as entrypoint, no
-compilers or test tools) and its COPY lines carry every package the project installs."""
+compilers or test tools) and its build context carries every package the project installs, and no tests."""
 
 from __future__ import annotations
 
 import json
 import re
 import tomllib
-from pathlib import Path
 
 import pytest
 
 from tests.unit.deploy.conftest import BrokenCopy
-from tests.unit.deploy.tools import DEPLOY, ROOT, tool
+from tests.unit.deploy.tools import DEPLOY, ROOT, build_context, ignore_patterns, ignored, served_pages, tool
 
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 
@@ -83,6 +82,8 @@ def test_the_runtime_stage_runs_as_non_root_with_a_healthcheck_and_the_cli() -> 
     healthcheck = next(line for line in final if line.startswith("HEALTHCHECK "))
     assert "PMS_RELAY_WEB_PORT" in healthcheck
     assert "127.0.0.1" in healthcheck  # the worker's web port is loopback unless told otherwise
+    assert "/health/live" in healthcheck
+    assert "/health/live" in served_pages()
     assert "PMS_RELAY_WEB_PORT=6066" in " ".join(final)
     command = json.loads(next(line for line in final if line.startswith("CMD ")).removeprefix("CMD "))
     assert command[0] == "worker"
@@ -105,30 +106,32 @@ def test_no_compiler_and_no_test_tool_in_the_runtime_stage() -> None:
     build = " ".join(stages(DOCKERFILE.read_text())[0])
     assert "--only-binary=:all:" in build  # no sdist is compiled, so no compiler is needed at all
     assert "install --no-cache-dir --only-binary=:all: ." in build  # the runtime dependencies, no extra
+    assert "COPY . ." in build  # the whole context: see Dockerfile.dockerignore
 
 
-def test_the_build_copies_every_installed_package() -> None:
-    """A package left out of COPY would build an image that fails on import."""
+def test_the_build_context_carries_every_installed_package() -> None:
+    """A package left out of the context would build an image that fails on import."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = {
         pattern.rstrip("*") for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]
     }
     modules = {f"{name}.py" for name in project["tool"]["setuptools"]["py-modules"]}
-    copied: set[str] = set()
-    for line in stages(DOCKERFILE.read_text())[0]:
-        if line.startswith("COPY ") and "--from" not in line:
-            copied.update(Path(source).name for source in line.split()[1:-1])
-    assert packages | modules | {"pyproject.toml", project["project"]["readme"]} <= copied
+    context = build_context()
+    tops = {path.split("/")[0] for path in context}
+    assert packages | modules | {"pyproject.toml", project["project"]["readme"]} <= tops
+    assert any(path.endswith(".avsc") for path in context)  # package data too
 
 
-def test_the_build_context_is_an_allow_list() -> None:
-    """Everything is left out of the context, then the sources the build copies are let back in: no .venv,
-    no tests, no local secrets reach the builder."""
-    lines = [
-        line for line in (DEPLOY / "docker" / "Dockerfile.dockerignore").read_text().splitlines() if line
-    ]
-    entries = [line for line in lines if not line.startswith("#")]
-    assert entries[0] == "**"
-    for kept in ("!pyproject.toml", "!README.md", "!topology.py", "!adapters/**", "!streams/**", "!cli/**"):
-        assert kept in entries
-    assert "**/tests/**" in entries
+def test_the_build_context_leaves_out_tests_and_local_state() -> None:
+    patterns = ignore_patterns()
+    for left_out in ("tests/unit/test_codec.py", ".venv/bin/python", ".git/HEAD", "streams/__pycache__/x.pyc",
+                     "deploy/bench/rig.py", "pms-relay-data/v1", "practices.yaml", ".env"):  # fmt: skip
+        assert ignored(left_out, patterns), left_out
+    for kept in (
+        "streams/client.py",
+        "schemas/pms/Command.avsc",
+        "deploy/local/log4j2.properties",
+        "topology.py",
+    ):
+        assert not ignored(kept, patterns), kept
+    assert not any(path.startswith("tests/") for path in build_context())

@@ -15,7 +15,7 @@ from cli.worker import app as worker_app
 from streams.kafka_settings import KafkaSettings
 from streams.registry import parse_registry
 from tests.unit.deploy.conftest import BrokenCopy
-from tests.unit.deploy.tools import DEPLOY, ROOT, tool
+from tests.unit.deploy.tools import DEPLOY, ROOT, cli_accepts, served_pages, tool
 from topology import WorkerSettings
 
 K8S = DEPLOY / "k8s"
@@ -167,7 +167,17 @@ def test_probes_and_the_metrics_service_use_the_web_port() -> None:
     (port,) = container["ports"]
     assert port["containerPort"] == int(env["PMS_RELAY_WEB_PORT"])
     assert env["PMS_RELAY_WEB_HOST"] == "0.0.0.0"  # the kubelet probes from outside the pod's loopback
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+    paths = {
+        probe: container[probe]["httpGet"]["path"]
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe")
+    }
+    assert paths == {
+        "startupProbe": "/health/live",
+        "livenessProbe": "/health/live",
+        "readinessProbe": "/health/ready",
+    }
+    assert set(paths.values()) <= served_pages()
+    for probe in paths:
         assert container[probe]["httpGet"]["port"] == port["name"]
     service = load("service.yaml")["spec"]
     assert service["ports"][0]["targetPort"] == port["name"]
@@ -224,6 +234,12 @@ def test_the_init_container_and_the_worker_connect_alike() -> None:
     assert {k: v for k, v in env_of(init).items() if k in worker_kafka} == worker_kafka
     assert init["image"] == worker_container()["image"]
     assert shlex.join(init["args"]).startswith("topics create")
+
+
+def test_every_container_runs_a_command_the_cli_accepts() -> None:
+    pod = load("deployment.yaml")["spec"]["template"]["spec"]
+    for container in pod["initContainers"] + pod["containers"]:
+        assert cli_accepts([*container["args"], "--help"]), container["args"]
 
 
 def _worker_options() -> list[Any]:
