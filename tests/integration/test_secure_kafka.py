@@ -2,9 +2,10 @@
 created at storage format) and an SSL listener that requires a client certificate, with TLS material made
 for the test. Every process is configured only by the documented KAFKA_* variables.
 
-- a worker relays a command sent with ``pms-relay send`` to the Dentrix sandbox and back, over SASL_SSL;
+- a worker relays a command sent with ``pms-relay send`` to the Dentrix sandbox and back, over SASL_SSL, and
+  ``pms-relay audit`` reads it back and accounts for it;
 - ``topics create`` and ``dlq list`` work over SASL_SSL;
-- a wrong password makes the worker, ``send``, ``topics create`` and ``dlq list`` exit at once with an error
+- a wrong password makes the worker, ``send``, ``topics create``, ``dlq list`` and ``audit`` exit at once with an error
   that names KAFKA_SASL_PASSWORD (the refusal, not the "no answer" of a timeout), and never prints it;
 - an untrusted CA names KAFKA_SSL_CA_FILE; a missing client certificate names KAFKA_SSL_CERT_FILE;
 - aiokafka, the worker's own library, connects with the settings' TLS context and credentials.
@@ -19,6 +20,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -129,15 +131,16 @@ def test_topics_create_and_dlq_list_over_sasl_ssl(broker: LocalKafka) -> None:
         ("dlq", "list"),
         ("send", "list-locations", "--practice", "dx", "--timeout", "20"),
         ("worker", "--config", "{registry}", "--prefix", "refused.", "--app-id", "refused"),
+        ("audit", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-02T00:00:00Z", "--out", "{out}"),
     ],
-    ids=["topics", "dlq", "send", "worker"],
+    ids=["topics", "dlq", "send", "worker", "audit"],
 )
 def test_a_wrong_password_is_refused_at_once_naming_the_setting(
     broker: LocalKafka, tmp_path: Path, command: tuple[str, ...]
 ) -> None:
     registry = tmp_path / "practices.yaml"
     registry.write_text("practices: {}\n", encoding="utf-8")
-    args = [part.format(registry=registry) for part in command]
+    args = [part.format(registry=registry, out=tmp_path / "audit") for part in command]
     started = time.monotonic()
     done = pms_relay(*args, env=process_env(sasl_env(broker, WRONG)))
     assert_refused(done, "KAFKA_SASL_PASSWORD")
@@ -177,6 +180,12 @@ def test_a_worker_relays_a_command_over_sasl_ssl(
         assert '"command_type": "ListLocations"' in sent.stdout
         assert PASSWORD not in log_path.read_text(errors="replace")
         assert f"bootstrap={broker.sasl_bootstrap_servers} security=SASL_SSL" in log_path.read_text()
+        # The audit tool reads the same topics back over SASL_SSL and accounts for the command.
+        window = [(datetime.now(UTC) + timedelta(seconds=s)).isoformat() for s in (-600, 5)]
+        audited = pms_relay("audit", "--from", window[0], "--to", window[1], "--horizon", "1m",
+                            "--out", str(tmp_path / "audit"), "--prefix", prefix, env=env)  # fmt: skip
+        assert audited.returncode == 0, audited.stdout + audited.stderr
+        assert "1 / 1" in audited.stdout  # completeness: the one command, answered
     finally:
         worker.terminate()
         worker.wait(timeout=30)
