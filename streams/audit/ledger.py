@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, NamedTuple
 
-__all__ = ["NONE", "Answer", "AnswerKind", "CommandEntry", "Ledger", "Names"]
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["NONE", "Answer", "AnswerKind", "CommandEntry", "Ledger", "Names", "PackedIds", "arrow_view"]
 
 NONE = -1  # no value, in every integer column
 
@@ -29,21 +32,76 @@ class AnswerKind(IntEnum):
     ERROR = 2
 
 
-class Names:
-    """Each distinct text once, numbered in order of first sight."""
+class PackedIds:
+    """One id per row, packed 36 bytes a row (a UUID's text) instead of a str object and a pointer (93
+    bytes); an id of another length, which the contract does not make, is kept aside."""
+
+    WIDTH = 36
 
     def __init__(self) -> None:
-        self._numbers: dict[str, int] = {}
+        self._packed = bytearray()
+        self._odd: dict[int, str] = {}
+
+    def grow(self, rows: int) -> None:
+        self._packed.extend(bytes(self.WIDTH * rows))
+
+    def set(self, row: int, text: str) -> None:
+        encoded = text.encode()
+        if len(encoded) == self.WIDTH:
+            self._packed[row * self.WIDTH : (row + 1) * self.WIDTH] = encoded
+            self._odd.pop(row, None)
+        else:
+            self._odd[row] = text
+
+    def get(self, row: int) -> str:
+        odd = self._odd.get(row)
+        if odd is not None:
+            return odd
+        return self._packed[row * self.WIDTH : (row + 1) * self.WIDTH].decode()
+
+    def arrow(self, present: pa.Array) -> pa.Array:
+        """The ids as a string column, null where ``present`` is false."""
+        rows = len(self._packed) // self.WIDTH
+        packed = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(self.WIDTH), rows, [None, pa.py_buffer(self._packed)]
+        )
+        texts = (
+            pc.if_else(present, packed, pa.scalar(None, pa.binary(self.WIDTH)))
+            .cast(pa.binary())
+            .cast(pa.string())
+        )
+        if not self._odd:
+            return texts
+        values = texts.to_pylist()
+        for row, text in self._odd.items():
+            values[row] = text
+        return pa.array(values, pa.string())
+
+
+def arrow_view(column: array) -> pa.Array:  # type: ignore[type-arg]
+    """A zero-copy Arrow view of an integer column (which must not grow while the view lives)."""
+    return pa.Array.from_buffers(_ARROW_TYPES[column.typecode], len(column), [None, pa.py_buffer(column)])
+
+
+_ARROW_TYPES = {"b": pa.int8(), "i": pa.int32(), "q": pa.int64()}
+
+
+class Names(dict[str | None, int]):
+    """Each distinct text once, numbered in order of first sight: ``names[text]`` is its number (None is
+    :data:`NONE`). A dict, so that a text seen before costs one lookup in C, the hot path."""
+
+    def __init__(self) -> None:
+        super().__init__({None: NONE})
         self.texts: list[str] = []
 
+    def __missing__(self, text: str | None) -> int:
+        assert text is not None
+        number = self[text] = len(self.texts)
+        self.texts.append(text)
+        return number
+
     def number(self, text: str | None) -> int:
-        found = self._numbers.get(text)  # type: ignore[arg-type]
-        if found is None:
-            if text is None:
-                return NONE
-            found = self._numbers[text] = len(self.texts)
-            self.texts.append(text)
-        return found
+        return self[text]
 
     def text(self, number: int) -> str | None:
         return None if number == NONE else self.texts[number]
@@ -117,7 +175,7 @@ class Ledger:
         )
         self._answered, self._answer_topic = _column("q"), _column("i")
         self._answer_partition, self._answer_offset = _column("i"), _column("q")
-        self._ce_ids: list[str | None] = []
+        self._ce_ids = PackedIds()
         self._distinct, self._messages = _column("i"), _column("i")
         # rare: kept aside, by row
         self._copies: dict[int, int] = {}  # sent again (beyond the first), not as a redrive
@@ -138,12 +196,12 @@ class Ledger:
         index = self._index
         if command_id in index:
             return False
-        number = self.names.number
+        names = self.names
         index[command_id] = len(self._ids)
         self._ids.append(command_id)
-        self._type.append(number(head.get("command_type")))
-        self._practice.append(number(head.get("practice_id")))
-        self._actor.append(number(head.get("requested_by")))
+        self._type.append(names[head.get("command_type")])
+        self._practice.append(names[head.get("practice_id")])
+        self._actor.append(names[head.get("requested_by")])
         self._issued.append(head.get("issued_at") or 0)
         expires = head.get("expires_at")
         self._expires.append(NONE if expires is None else expires)
@@ -170,7 +228,7 @@ class Ledger:
             column.extend(array(column.typecode, [NONE]) * missing)
         for column in (self._distinct, self._messages):
             column.extend(array(column.typecode, [0]) * missing)
-        self._ce_ids.extend([None] * missing)
+        self._ce_ids.grow(missing)
 
     def add_answer(self, command_id: str, answer: Answer) -> bool:
         """Attach an answer to its command; False when the command is not in the ledger."""
@@ -180,7 +238,7 @@ class Ledger:
         if len(self._kind) < len(self._ids):
             self._fit()
         self._messages[i] += 1
-        current = self._ce_ids[i]
+        current = self._ce_ids.get(i) if self._kind[i] != AnswerKind.NONE else None
         if current is None:
             self._set_answer(i, answer)
             self._distinct[i] = 1
@@ -233,7 +291,7 @@ class Ledger:
             "answer_topic": self._answer_topic,
             "answer_partition": self._answer_partition,
             "answer_offset": self._answer_offset,
-            "answer_ce_id": self._ce_ids,
+            "answer_ce_id": self._ce_ids.arrow(pc.not_equal(arrow_view(self._kind), AnswerKind.NONE)),
             "distinct_answers": self._distinct,
             "answer_messages": self._messages,
             "dead_letter_code": self._dead_letter_column(lambda m: self.names.number(m.code)),
@@ -289,21 +347,22 @@ class Ledger:
         )
 
     def _set_answer(self, i: int, answer: Answer) -> None:
-        number = self.names.number
-        self._ce_ids[i] = answer.ce_id
-        self._kind[i] = answer.kind
-        self._code[i] = number(answer.code)
-        self._attempts[i] = NONE if answer.attempts is None else answer.attempts
-        self._pms[i] = number(answer.pms)
-        self._answered[i] = answer.answered_at_us
-        self._answer_topic[i] = number(answer.topic)
-        self._answer_partition[i] = answer.partition
-        self._answer_offset[i] = answer.offset
+        names = self.names
+        kind, ce_id, code, attempts, pms, answered_at_us, topic, partition, offset = answer
+        self._ce_ids.set(i, ce_id)
+        self._kind[i] = kind
+        self._code[i] = names[code]
+        self._attempts[i] = NONE if attempts is None else attempts
+        self._pms[i] = names[pms]
+        self._answered[i] = answered_at_us
+        self._answer_topic[i] = names[topic]
+        self._answer_partition[i] = partition
+        self._answer_offset[i] = offset
 
     def _answer(self, i: int) -> Answer | None:
-        ce_id = self._ce_ids[i]
-        if ce_id is None:
+        if self._kind[i] == AnswerKind.NONE:
             return None
+        ce_id = self._ce_ids.get(i)
         text = self.names.text
         return Answer(
             kind=AnswerKind(self._kind[i]),

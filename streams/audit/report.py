@@ -10,6 +10,7 @@ letter was found).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,33 +19,34 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from streams.audit.classify import TERMINAL, Outcome, is_duplicate, outcome_of
-from streams.audit.ledger import NONE, Answer, AnswerKind, Ledger
+from streams.audit.ledger import NONE, Answer, AnswerKind, Ledger, arrow_view
 from streams.audit.replay import Findings
 from streams.audit.window import AuditWindow
 
 __all__ = ["EXCEPTION_LISTS", "Report", "build_report"]
 
 _TS = pa.timestamp("us", tz="UTC")
+_TEXT = pa.dictionary(pa.int32(), pa.string())  # texts that repeat: types, practices, codes, topics
 
 COMMANDS = pa.schema(
     [
         ("command_id", pa.string()),
-        ("command_type", pa.string()),
-        ("practice_id", pa.string()),
-        ("requested_by", pa.string()),
+        ("command_type", _TEXT),
+        ("practice_id", _TEXT),
+        ("requested_by", _TEXT),
         ("issued_at", _TS),
         ("expires_at", _TS),
-        ("source_topic", pa.string()),
+        ("source_topic", pa.dictionary(pa.int8(), pa.string())),
         ("source_partition", pa.int32()),
         ("source_offset", pa.int64()),
-        ("outcome", pa.string()),
-        ("error_code", pa.string()),
+        ("outcome", pa.dictionary(pa.int8(), pa.string())),
+        ("error_code", _TEXT),
         ("attempts", pa.int32()),
-        ("pms", pa.string()),
+        ("pms", _TEXT),
         ("answered_at", _TS),
         ("duration_ms", pa.int64()),
         ("answer_ce_id", pa.string()),
-        ("answer_topic", pa.string()),
+        ("answer_topic", _TEXT),
         ("answer_partition", pa.int32()),
         ("answer_offset", pa.int64()),
         ("distinct_answers", pa.int32()),
@@ -102,7 +104,7 @@ class Report:
 
 
 def build_report(found: Findings, window: AuditWindow, commands_topic: str) -> Report:
-    commands = commands_table(found.ledger, window, commands_topic).sort_by(_CHRONOLOGICAL)
+    commands = commands_table(found.ledger, window, commands_topic)
     outcome = commands["outcome"]
     tables = {
         "commands": commands,
@@ -118,62 +120,86 @@ def build_report(found: Findings, window: AuditWindow, commands_topic: str) -> R
 
 
 def commands_table(ledger: Ledger, window: AuditWindow, topic: str) -> pa.Table:
+    """One row per command, in chronological order. Each column is built already in that order and texts
+    are dictionary-encoded, so the table costs its own size once (a month of commands is millions)."""
     columns = ledger.columns()
+    order = pc.sort_indices(
+        pa.table({k: arrow_view(columns[k]) for k in ("issued_at", "partition", "offset")}),
+        sort_keys=[(k, "ascending") for k in ("issued_at", "partition", "offset")],
+    )
     texts = pa.array(ledger.names.texts, pa.string())
+    kinds = arrow_view(columns["answer_kind"])
+    answered_error, is_answer = pc.equal(kinds, AnswerKind.ERROR), pc.not_equal(kinds, AnswerKind.NONE)
 
-    def text(name: str) -> pa.Array:
-        return pc.take(texts, _nullable(columns[name], pa.int32()))
+    def ordered(array: pa.Array) -> pa.Array:
+        return array.take(order)
 
     def number(name: str, kind: pa.DataType = pa.int64()) -> pa.Array:
         return _nullable(columns[name], kind)
 
-    def instant(name: str) -> pa.Array:
-        return number(name).cast(_TS)
+    def text(indices: pa.Array) -> pa.Array:
+        return ordered(pa.DictionaryArray.from_arrays(indices, texts))
 
-    kinds, dead = columns["answer_kind"], columns["dead_letter_partition"]
-    outcomes = [
-        outcome_of(kind, partition != NONE, ms, window).value
-        for kind, partition, ms in zip(kinds, dead, columns["timestamp"], strict=True)
-    ]
-    answered_error = pc.equal(pa.array(kinds, pa.int8()), AnswerKind.ERROR)
-    is_answer = pc.not_equal(pa.array(kinds, pa.int8()), AnswerKind.NONE)
-    rows = len(ledger)
-    arrays = {
-        "command_id": pa.array(columns["command_id"], pa.string()),
-        "command_type": text("command_type"),
-        "practice_id": text("practice_id"),
-        "requested_by": text("requested_by"),
-        "issued_at": instant("issued_at"),
-        "expires_at": instant("expires_at"),
-        "source_topic": pa.array([topic] * rows, pa.string()),
-        "source_partition": number("partition", pa.int32()),
-        "source_offset": number("offset"),
-        "outcome": pa.array(outcomes, pa.string()),
-        "error_code": pc.if_else(answered_error, text("error_code"), text("dead_letter_code")),
-        "attempts": pc.if_else(
-            is_answer, number("attempts", pa.int32()), number("dead_letter_attempts", pa.int32())
+    builders: dict[str, Callable[[], pa.Array]] = {
+        "command_id": lambda: ordered(pa.array(columns["command_id"], pa.string())),
+        "command_type": lambda: text(number("command_type", pa.int32())),
+        "practice_id": lambda: text(number("practice_id", pa.int32())),
+        "requested_by": lambda: text(number("requested_by", pa.int32())),
+        "issued_at": lambda: ordered(number("issued_at").cast(_TS)),
+        "expires_at": lambda: ordered(number("expires_at").cast(_TS)),
+        "source_topic": lambda: ordered(_constant(topic, len(ledger))),
+        "source_partition": lambda: ordered(number("partition", pa.int32())),
+        "source_offset": lambda: ordered(number("offset")),
+        "outcome": lambda: ordered(_outcomes(columns, window)),
+        "error_code": lambda: text(
+            pc.if_else(
+                answered_error, number("error_code", pa.int32()), number("dead_letter_code", pa.int32())
+            )
         ),
-        "pms": text("pms"),
-        "answered_at": instant("answered_at"),
-        "duration_ms": pc.divide(pc.subtract(number("answered_at"), number("issued_at")), 1000),
-        "answer_ce_id": pa.array(columns["answer_ce_id"], pa.string()),
-        "answer_topic": text("answer_topic"),
-        "answer_partition": number("answer_partition", pa.int32()),
-        "answer_offset": number("answer_offset"),
-        "distinct_answers": number("distinct_answers", pa.int32()),
-        "answer_messages": number("answer_messages", pa.int32()),
-        "dead_letter_partition": number("dead_letter_partition", pa.int32()),
-        "dead_letter_offset": number("dead_letter_offset"),
-        "redrives": number("redrives", pa.int32()),
-        "duplicate": pa.array(
-            [
-                is_duplicate(d, r)
-                for d, r in zip(columns["distinct_answers"], columns["redrives"], strict=True)
-            ],
-            pa.bool_(),
+        "attempts": lambda: ordered(
+            pc.if_else(is_answer, number("attempts", pa.int32()), number("dead_letter_attempts", pa.int32()))
+        ),
+        "pms": lambda: text(number("pms", pa.int32())),
+        "answered_at": lambda: ordered(number("answered_at").cast(_TS)),
+        "duration_ms": lambda: ordered(
+            pc.divide(pc.subtract(number("answered_at"), number("issued_at")), 1000)
+        ),
+        "answer_ce_id": lambda: ordered(columns["answer_ce_id"]),
+        "answer_topic": lambda: text(number("answer_topic", pa.int32())),
+        "answer_partition": lambda: ordered(number("answer_partition", pa.int32())),
+        "answer_offset": lambda: ordered(number("answer_offset")),
+        "distinct_answers": lambda: ordered(number("distinct_answers", pa.int32())),
+        "answer_messages": lambda: ordered(number("answer_messages", pa.int32())),
+        "dead_letter_partition": lambda: ordered(number("dead_letter_partition", pa.int32())),
+        "dead_letter_offset": lambda: ordered(number("dead_letter_offset")),
+        "redrives": lambda: ordered(number("redrives", pa.int32())),
+        "duplicate": lambda: ordered(
+            pa.array(
+                [
+                    is_duplicate(d, r)
+                    for d, r in zip(columns["distinct_answers"], columns["redrives"], strict=True)
+                ],
+                pa.bool_(),
+            )
         ),
     }
+    arrays = {name: build() for name, build in builders.items()}
     return pa.Table.from_pydict(arrays, schema=COMMANDS)
+
+
+def _outcomes(columns: dict[str, Any], window: AuditWindow) -> pa.Array:
+    numbered = {outcome: i for i, outcome in enumerate(Outcome)}
+    indices = [
+        numbered[outcome_of(kind, partition != NONE, ms, window)]
+        for kind, partition, ms in zip(
+            columns["answer_kind"], columns["dead_letter_partition"], columns["timestamp"], strict=True
+        )
+    ]
+    return pa.DictionaryArray.from_arrays(pa.array(indices, pa.int8()), pa.array([o.value for o in Outcome]))
+
+
+def _constant(text: str, rows: int) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int8()), pa.array([text]))
 
 
 def duplicates_table(ledger: Ledger, commands: pa.Table) -> pa.Table:
@@ -262,8 +288,8 @@ def _table(schema: pa.Schema, items: Sequence[Any], getters: dict[str, Callable[
 
 
 def _nullable(values: Any, kind: pa.DataType) -> pa.Array:
-    array = pa.array(values, pa.int64())
-    return pc.if_else(pc.equal(array, NONE), pa.scalar(None, pa.int64()), array).cast(kind)
+    column = arrow_view(values) if isinstance(values, array) else pa.array(values, pa.int64())
+    return pc.if_else(pc.equal(column, NONE), pa.scalar(None, column.type), column).cast(kind)
 
 
 def _counts(table: pa.Table, column: str) -> dict[str, int]:
