@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -46,16 +47,16 @@ def write_table(table: pa.Table, directory: Path, name: str, fmt: Format) -> Pat
 
 def _write_csv(table: pa.Table, path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, dialect="excel", lineterminator="\r\n")  # RFC 4180
+        writer = csv.writer(out, dialect="excel", lineterminator="\r\n")  # RFC 4180; None is written empty
         writer.writerow(table.column_names)
-        for rows in _rows(table, _csv_cell):
+        for rows in _rows(table, texts=True):
             writer.writerows(rows)
 
 
 def _write_jsonl(table: pa.Table, path: Path) -> None:
     names = table.column_names
     with path.open("w", encoding="utf-8", newline="\n") as out:
-        for rows in _rows(table, None):
+        for rows in _rows(table, texts=False):
             out.writelines(
                 json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False, separators=(",", ":"))
                 + "\n"
@@ -63,23 +64,21 @@ def _write_jsonl(table: pa.Table, path: Path) -> None:
             )
 
 
-def _rows(table: pa.Table, cell: Any) -> Any:
-    """The rows of ``table`` in chunks, instants as ISO text, each value through ``cell`` when given."""
+def _rows(table: pa.Table, *, texts: bool) -> Iterator[Iterator[tuple[Any, ...]]]:
+    """The rows of ``table`` in chunks: instants as ISO text, and with ``texts`` booleans as true/false too.
+    Columns are converted by Arrow, a chunk at a time, never value by value in Python."""
     for start in range(0, table.num_rows, _CHUNK):
         chunk = table.slice(start, _CHUNK)
-        columns = [_texts(chunk.column(i)).to_pylist() for i in range(chunk.num_columns)]
-        if cell is not None:
-            columns = [[cell(value) for value in column] for column in columns]
+        columns = [_plain(chunk.column(i), texts).to_pylist() for i in range(chunk.num_columns)]
         yield zip(*columns, strict=True)
 
 
-def _texts(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.strftime(column, format=_ISO) if pa.types.is_timestamp(column.type) else column
-
-
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+def _plain(column: pa.ChunkedArray, texts: bool) -> pa.ChunkedArray:
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        return column.cast(kind.value_type)
+    if pa.types.is_timestamp(kind):
+        return pc.strftime(column, format=_ISO)
+    if texts and pa.types.is_boolean(kind):
+        return column.cast(pa.string())
+    return column
