@@ -113,6 +113,7 @@ def _stored(problem: Problem, sandboxes: Mapping[str, AdminApi]) -> list[str]:
             body = record.get("record") or record.get("data") or {}
             stamps = {k: body.get(k) for k in ("DateAppointed", "DateModified", "lastModified") if k in body}
             lines.append(f"{resource}/{record_id}: {stamps}")
+            lines.extend(_requests(sandbox, resource, record_id))
         try:
             writes = sandbox._admin_json("GET", "/_admin/writes")["writes"]
         except Exception:  # Dentrix has no write log
@@ -124,6 +125,20 @@ def _stored(problem: Problem, sandboxes: Mapping[str, AdminApi]) -> list[str]:
             if w.get("EntityId") in ids
         )
     return lines
+
+
+def _requests(sandbox: AdminApi, resource: str, record_id: str) -> list[str]:
+    """The sandbox's request-log lines for one record (time, method, status, faults fired)."""
+    try:
+        logged = sandbox._request_lines(0.0)
+    except Exception:  # evidence only
+        return []
+    suffix = f"/{resource}/{record_id}"
+    return [
+        f"  request {line['time']:.3f} {line['method']} {line['path']} status={line['status']} faults={line['faults']}"
+        for line in logged
+        if line["path"].endswith(suffix)
+    ]
 
 
 def _offsets(system: RelaySystem) -> list[str]:
