@@ -70,6 +70,10 @@ def broker_properties(
         "delete.topic.enable": "true",
         "log.segment.delete.delay.ms": "1000",
     }
+    if replication > 1:
+        # A killed node is fenced (and its partitions' leadership moved) after its broker session times out:
+        # 3 s instead of 9 keeps a cluster test's failover short; nothing here is a long GC pause.
+        props |= {"broker.session.timeout.ms": "3000", "broker.heartbeat.interval.ms": "1000"}
     if security is not None:
         props |= security_properties(security)
     return props

@@ -35,7 +35,7 @@ from tests.relay_system import RelaySystem, wait_until
 
 pytestmark = pytest.mark.integration
 
-RECORDS = 3000
+RECORDS = 2000
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +180,7 @@ class _Burst(threading.Thread):
             )
             self.sent += 1
             self.producer.poll(0)
-            time.sleep(0.004)  # a burst that lasts long enough to span a broker's stop and restart
+            time.sleep(0.005)  # a burst that lasts long enough to span a broker's stop and restart
         self.producer.flush(120)
 
     def _acked(self, error: KafkaError | None, _message: Any) -> None:

@@ -116,6 +116,9 @@ def test_a_quorum_node_replicates_three_ways() -> None:
     for key in ("default.replication.factor", "offsets.topic.replication.factor"):
         assert props[key] == "3"
     assert props["min.insync.replicas"] == props["transaction.state.log.min.isr"] == "2"
+    assert props["broker.session.timeout.ms"] == "3000"  # a killed node is fenced quickly
+    alone = config.broker_properties(log_dir=Path("/d"), host="h", port=1, controller_port=2)
+    assert "broker.session.timeout.ms" not in alone
 
 
 def test_secure_listeners_beside_the_plaintext_one(tmp_path: Path) -> None:
