@@ -1,6 +1,6 @@
 """The runtime image installs no test extra: nothing the image runs may import a test-only package.
 
-Every module of the installed packages is imported in a fresh interpreter in which the test extra's
+Every module of the installed packages (pyproject's package list) is imported in a fresh interpreter in which the test extra's
 packages cannot be imported at all, as in the image. ``deploy.bench`` is left out: the benchmarks run from a
 checkout beside the test tree (they drive ``tests.relay_system``), never from the image.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ _PROBE = textwrap.dedent(
 
     sys.meta_path.insert(0, Refuse())
     imported = 0
-    for root in ("adapters", "streams", "schemas", "cli", "deploy"):
+    for root in {roots!r}:
         package = importlib.import_module(root)
         for info in pkgutil.walk_packages(package.__path__, root + "."):
             name = info.name
@@ -50,7 +51,9 @@ _PROBE = textwrap.dedent(
 
 
 def test_no_runtime_module_imports_a_test_only_package() -> None:
-    probe = _PROBE.format(blocked=TEST_ONLY)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    roots = [pattern.rstrip("*") for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    probe = _PROBE.format(blocked=TEST_ONLY, roots=tuple(roots))
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )
