@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import faust
+from faust.sensors.monitor import Monitor
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
@@ -33,7 +34,7 @@ class PrometheusMetrics:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         if app is not None:
-            app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(self.registry, FAUST_PREFIX))
+            app.monitor = _FaustSensor(metrics=FaustMetrics.create(self.registry, FAUST_PREFIX))
             self._serve(app, path)
 
     def recorder(self, instrument: Instrument) -> Recorder:
@@ -85,6 +86,36 @@ def _bound(metric: Any, *, counter: bool) -> Recorder:
             child.observe(value)
 
     return record
+
+
+class _FaustSensor(PrometheusMonitor):
+    """Faust's Prometheus sensor, its table counters bound once per label set: every table read of the hot
+    path (the inbox, each circuit look-up) passes here, and prometheus-client's ``labels()`` costs 3 us a call."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._table_children: dict[tuple[str, str], Any] = {}
+
+    def _count_table(self, table: Any, operation: str) -> None:
+        key = (table.name, operation)
+        child = self._table_children.get(key)
+        if child is None:
+            child = self._table_children[key] = self._metrics.table_operations.labels(
+                table=f"table.{table.name}", operation=operation
+            )
+        child.inc()
+
+    def on_table_get(self, table: Any, key: Any) -> None:
+        Monitor.on_table_get(self, table, key)
+        self._count_table(table, self.KEYS_RETRIEVED)
+
+    def on_table_set(self, table: Any, key: Any, value: Any) -> None:
+        Monitor.on_table_set(self, table, key, value)
+        self._count_table(table, self.KEYS_UPDATED)
+
+    def on_table_del(self, table: Any, key: Any) -> None:
+        Monitor.on_table_del(self, table, key)
+        self._count_table(table, self.KEYS_DELETED)
 
 
 class _Gauges:

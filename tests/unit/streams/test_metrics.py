@@ -7,7 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import faust
 import pytest
+from faust.sensors.prometheus import PrometheusMonitor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from prometheus_client.parser import text_string_to_metric_families
@@ -329,3 +331,23 @@ def test_otlp_export_is_on_only_when_the_standard_variables_ask(environ: dict[st
     assert (provider is not None) == on
     if provider is not None:
         provider.shutdown()
+
+
+def test_faust_s_sensor_shares_the_registry_under_its_own_prefix() -> None:
+    app = faust.App("unit-metrics", web_enabled=False)
+    prometheus = PrometheusMetrics(app)
+    assert isinstance(app.monitor, PrometheusMonitor)
+
+    class Table:
+        name = "inbox"
+
+    for _ in range(3):
+        app.monitor.on_table_get(Table(), "a-key")
+    Metrics(
+        [prometheus], registry=make_registry()
+    )  # our instruments beside Faust's: no name registered twice
+    families = _families(prometheus)
+    [reads] = [s for s in families["faust_table_operations"].samples if s.name.endswith("_total")]
+    assert (reads.labels, reads.value) == ({"table": "table.inbox", "operation": "keys_retrieved"}, 3.0)
+    ours = {i.name for i in CATALOG if i.kind is not Kind.GAUGE}
+    assert {name for name in families if not name.startswith(("faust_", "process_"))} == ours
