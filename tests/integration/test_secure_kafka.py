@@ -3,7 +3,7 @@ created at storage format) and an SSL listener that requires a client certificat
 for the test. Every process is configured only by the documented KAFKA_* variables.
 
 - a worker relays a command sent with ``pms-relay send`` to the Dentrix sandbox and back, over SASL_SSL, and
-  ``pms-relay audit`` reads it back and accounts for it;
+  ``pms-relay audit`` reads it back and accounts for it, and ``pms-relay dashboard`` reads the cluster;
 - ``topics create`` and ``dlq list`` work over SASL_SSL;
 - a wrong password makes the worker, ``send``, ``topics create``, ``dlq list`` and ``audit`` exit at once with an error
   that names KAFKA_SASL_PASSWORD (the refusal, not the "no answer" of a timeout), and never prints it;
@@ -23,12 +23,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
 from confluent_kafka.admin import AdminClient
 
 from deploy.local import LocalKafka, start_ephemeral
+from deploy.local.ports import free_ports
 from deploy.local.security import ScramUser
 from streams.kafka_access import KafkaAccessError, check_access
 from streams.kafka_settings import KafkaSettings
@@ -186,9 +188,45 @@ def test_a_worker_relays_a_command_over_sasl_ssl(
                             "--out", str(tmp_path / "audit"), "--prefix", prefix, env=env)  # fmt: skip
         assert audited.returncode == 0, audited.stdout + audited.stderr
         assert "1 / 1" in audited.stdout  # completeness: the one command, answered
+        _dashboard_is_up(env, prefix, app_id, tmp_path)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def _dashboard_is_up(env: dict[str, str], prefix: str, app_id: str, tmp_path: Path) -> None:
+    """The dashboard reads the cluster over SASL_SSL too: its /health turns UP (Kafka probed, the status topic
+    read to its end) and its snapshot answers."""
+    (port,) = free_ports("127.0.0.1", 1)
+    args = [
+        sys.executable,
+        "-m",
+        "cli",
+        "dashboard",
+        "--port",
+        str(port),
+        "--prefix",
+        prefix,
+        "--app-id",
+        app_id,
+    ]
+    with (tmp_path / "dashboard.log").open("wb") as log:
+        dashboard = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{url}/health", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(healthy, timeout=60, what="the dashboard's /health UP over SASL_SSL")
+        assert httpx.get(f"{url}/api/snapshot", timeout=5).status_code == 200
+    finally:
+        dashboard.terminate()
+        dashboard.wait(timeout=30)
+    assert PASSWORD not in (tmp_path / "dashboard.log").read_text(errors="replace")
 
 
 # -- TLS -------------------------------------------------------------------------------------------------------
