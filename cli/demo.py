@@ -21,6 +21,8 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:  # imported when the command runs: `pms-relay --help` stays quick
+    from opentelemetry.sdk.trace import TracerProvider
+
     from deploy.demo import DemoOptions, DemoSystem, Reporter
 
 __all__ = ["app"]
@@ -43,12 +45,15 @@ def demo(
     work_dir: Annotated[
         Path | None, typer.Option(help="Where runs keep their logs (default: ~/.cache/pms-relay/demo).")
     ] = None,
+    zipkin: Annotated[
+        bool, typer.Option("--zipkin/--no-zipkin", help="Run Zipkin and trace every command into it.")
+    ] = True,
 ) -> None:
     """Kafka, both sandboxes and the workers, for real; then commands through the platform client."""
     from deploy.demo import DemoOptions, default_work_root
 
     console = Console(highlight=False)
-    options = DemoOptions(work_root=work_dir or default_work_root(), workers=workers)
+    options = DemoOptions(work_root=work_dir or default_work_root(), workers=workers, tracing=zipkin)
     raise typer.Exit(_run(options, console, faults=faults, keep_running=keep_running))
 
 
@@ -56,11 +61,13 @@ def _run(options: DemoOptions, console: Console, *, faults: bool, keep_running: 
     from deploy.demo import DemoSystem, Reporter
     from deploy.demo.children import ChildFailed
     from deploy.local import LocalKafkaError
+    from streams.tracing import configure_tracing
 
     started = time.monotonic()
     _quiet_librdkafka()
     previous = signal.signal(signal.SIGTERM, _sigterm_as_sigint)
     system: DemoSystem | None = None
+    tracing: TracerProvider | None = None
     try:
         system = DemoSystem(options, lambda text: console.print(f"  [yellow]•[/] {text}", highlight=False))
         console.rule("[bold]pms-relay demo: starting the system")
@@ -70,6 +77,8 @@ def _run(options: DemoOptions, console: Console, *, faults: bool, keep_running: 
         except (ChildFailed, LocalKafkaError, OSError) as exc:
             console.print(f"[red bold]the system did not start:[/] {exc}", highlight=False)
             return 2
+        if system.zipkin_url is not None:
+            tracing = configure_tracing(system.tracing_env())
         reporter = Reporter(console)
         with reporter:
             asyncio.run(_scenario(system, reporter, faults))
@@ -78,13 +87,18 @@ def _run(options: DemoOptions, console: Console, *, faults: bool, keep_running: 
         console.rule("[bold]Where to look next")
         for line in system.pointers(running=keep_running):
             console.print(f"  {line}", highlight=False, soft_wrap=True)
+        for what, url in reporter.traces:
+            console.print(f"  trace:       {what}: {url}", highlight=False, soft_wrap=True)
         code = 0 if reporter.passed else 1
         verdict = "[green bold]demo OK[/]" if code == 0 else "[red bold]demo FAILED[/]"
         console.print(
             f"{verdict}: the scenario took {time.monotonic() - started:.0f}s in all", highlight=False
         )
         if keep_running:
-            console.print("[bold]everything keeps running: Ctrl-C stops it all[/]")
+            console.print(
+                "[bold]everything keeps running: open the dashboard, send commands "
+                "(`pms-relay send`, above); Ctrl-C stops it all[/]"
+            )
             with contextlib.suppress(KeyboardInterrupt):
                 while True:
                     time.sleep(3600)
@@ -93,6 +107,8 @@ def _run(options: DemoOptions, console: Console, *, faults: bool, keep_running: 
         console.print("\n[yellow]interrupted[/]")
         return 130
     finally:
+        if tracing is not None:
+            tracing.shutdown()  # the demo's last spans, before Zipkin stops
         if system is not None:
             with _signals_ignored():
                 console.print("  stopping workers, sandboxes and Kafka…")
@@ -121,6 +137,7 @@ async def _scenario(system: DemoSystem, reporter: Reporter, faults: bool) -> Non
             ES_PRACTICE, "Eaglesoft", practices[ES_PRACTICE]["time_zone"], system.sandboxes["eaglesoft"]
         ),
         faults=faults,
+        zipkin_url=system.zipkin_url,
         in_call_attempts=int(DentrixConfig.model_fields["max_attempts"].default),  # the burst hits Dentrix
     )
     await run_scenario(settings, reporter, system.watch)

@@ -46,6 +46,7 @@ class Reporter:
         self.steps: list[Step] = []
         self.tally: Counter[str] = Counter()
         self.checks: dict[str, bool | None] = dict.fromkeys(CHECKS)
+        self.traces: list[tuple[str, str]] = []  # (which command, its trace's URL in Zipkin)
         self._live: Live | None = None
 
     def __enter__(self) -> Reporter:
@@ -67,6 +68,11 @@ class Reporter:
         if self._live is None and self.tally:  # no live footer (not a terminal): the tally between sections
             self.console.print(self._tally_text(), highlight=False)
         self.console.rule(f"[bold]{title}")
+
+    def trace(self, what: str, url: str) -> None:
+        """Where to open a command's trace in Zipkin (kept for "where to look next")."""
+        self.traces.append((what, url))
+        self.console.print(f"  [magenta]trace[/] of {what}: {url}", highlight=False, soft_wrap=True)
 
     def note(self, text: str) -> None:
         self.console.print(f"  [dim]{text}[/]", highlight=False)

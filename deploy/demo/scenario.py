@@ -36,6 +36,7 @@ from adapters.domain import (
 from deploy.demo.report import Reporter, Step
 from deploy.demo.slots import free_slots, next_week
 from deploy.demo.watch import TopicWatch
+from ops.zipkin import trace_url
 from streams.client import CommandFailed, PMSRelayClient, ReplyTimeout, build_command
 from streams.envelopes import (
     AppointmentList,
@@ -53,6 +54,7 @@ from streams.envelopes import (
     UpdateAppointmentPayload,
 )
 from streams.topics import TopicNames
+from streams.tracing import tracer
 
 __all__ = ["DEMO_PATIENT", "ScenarioSettings", "Target", "run_scenario"]
 
@@ -84,6 +86,7 @@ class ScenarioSettings:
     faults: bool = True
     in_call_attempts: int = 3  # the adapters' default max_attempts: a burst this long fails one attempt
     answer_timeout: float = 60.0
+    zipkin_url: str | None = None  # where the traces of the retried and the dead-lettered commands are
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class Outcome:
     ok: bool
     result: ResultEnvelope | None = None
     error: CommandFailed | None = None
+    trace_id: str | None = None  # when the demo traces (its span is the root of the command's trace)
 
     def payload(self) -> Any:
         if self.result is None:
@@ -157,19 +161,30 @@ class _Scenario:
         started = time.monotonic()
         result: ResultEnvelope | None = None
         error: CommandFailed | None = None
-        try:
-            result = await self.client.send(command, timeout=self.settings.answer_timeout)
-        except CommandFailed as exc:
-            error = exc
-            outcome, attempts, detail = exc.code.value, exc.attempts, exc.message
-        except ReplyTimeout:
-            outcome, attempts, detail = "NO ANSWER", 0, f"none within {self.settings.answer_timeout:g}s"
-        else:
-            outcome, attempts, detail = "result", result.attempts, describe(result.payload)
+        # The receptionist's span: the root of the command's trace (its name and attributes: ids only).
+        attributes = {"pms.practice_id": practice, "messaging.message.id": str(command.command_id)}
+        with tracer().start_as_current_span(
+            f"receptionist {command.command_type.value}", attributes=attributes
+        ) as span:
+            try:
+                result = await self.client.send(command, timeout=self.settings.answer_timeout)
+            except CommandFailed as exc:
+                error = exc
+                outcome, attempts, detail = exc.code.value, exc.attempts, exc.message
+            except ReplyTimeout:
+                outcome, attempts, detail = "NO ANSWER", 0, f"none within {self.settings.answer_timeout:g}s"
+            else:
+                outcome, attempts, detail = "result", result.attempts, describe(result.payload)
         ok = outcome == expect and (result is None or check(result.payload))
         latency = int((time.monotonic() - started) * 1000)
         self.reporter.answered(Step(section, practice, what, outcome, attempts, latency, detail, ok))
-        return Outcome(command.command_id, ok, result, error)
+        context = span.get_span_context()
+        trace_id = f"{context.trace_id:032x}" if context.is_valid else None
+        return Outcome(command.command_id, ok, result, error, trace_id)
+
+    def show_trace(self, what: str, outcome: Outcome) -> None:
+        if self.settings.zipkin_url and outcome.trace_id:
+            self.reporter.trace(what, trace_url(self.settings.zipkin_url, outcome.trace_id))
 
     # -- the receptionist ------------------------------------------------------------------------------
 
@@ -329,6 +344,7 @@ class _Scenario:
         self.reporter.check(
             "retry", outcome.ok and outcome.result is not None and outcome.result.attempts > 1
         )
+        self.show_trace("the command that retried", outcome)
 
     async def _dead_letter(self, target: Target) -> None:
         location = self.locations.get(target.practice_id)
@@ -346,6 +362,7 @@ class _Scenario:
         if not copied:
             self.reporter.note(f"no copy of command {command_id} on {self.settings.topics.dead_letters}")
         self.reporter.check("dead_letter", outcome.ok and copied)
+        self.show_trace("the command that was dead-lettered", outcome)
 
     async def _deadline(self, target: Target) -> None:
         first_wait = self.settings.topics.tiers.delays[0]

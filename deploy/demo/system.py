@@ -6,7 +6,12 @@ Work dir layout (``~/.cache/pms-relay/demo/run-<time>-<id>/`` by default; the la
     kafka/            the broker's data dir (its log in kafka/logs/; the data is deleted at the end)
     practices.yaml    the registry: secrets as {env: ...} references only
     sandbox-*.log     the sandboxes' output        worker-*.log   the workers' logs
+    zipkin.log        Zipkin's output (its traces are kept in its memory only, gone when it stops)
+    dashboard.log     the dashboard's output
     processes.json    every child process started (name, pid, command line)
+
+Zipkin (the tracing UI) is launched first, since a JVM takes a while to start, and waited for before the
+workers start, so their first spans have somewhere to go. The dashboard starts last.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from deploy.demo.watch import TopicWatch
 from deploy.local import LocalKafka
 from deploy.local.errors import BrokerFailed
 from deploy.local.jars import default_cache_root
+from deploy.local.java import find_java
 from deploy.local.ports import free_ports
+from ops.zipkin import ZipkinServer, fetch_zipkin, spans_endpoint
 from streams.logs import WORKER_READY
 from streams.retry import RetryTiers
 from streams.topics import TopicNames, TopicSettings, ensure_topics, topic_specs
@@ -57,6 +64,8 @@ class DemoOptions:
     prefix: str = "demo."
     app_id: str = "pms-relay-demo"
     keep_runs: int = 5
+    tracing: bool = True  # Zipkin, and the spans of the workers and of the demo's client sent to it
+    status_interval: float = 2.0  # the workers' status records, for the dashboard
 
 
 class DemoSystem:
@@ -76,6 +85,9 @@ class DemoSystem:
         self.summaries: dict[str, dict[str, Any]] = {}
         self.registry: DemoRegistry | None = None
         self.workers: list[Child] = []
+        self.zipkin: ZipkinServer | None = None
+        self._zipkin_started = 0.0
+        self.dashboard_url: str | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -85,15 +97,68 @@ class DemoSystem:
     # -- start -----------------------------------------------------------------------------------------
 
     def start(self, workers: int) -> None:
+        zipkin = self._launch_zipkin() if self.options.tracing else None
         self._start_kafka()
         self._create_topics()
         for vendor in VENDORS:
             self._start_sandbox(vendor.name)
         self._write_registry()
+        if zipkin is not None:
+            self._wait_for_zipkin(zipkin)
         for index in range(workers):
             self._start_worker(index)
+        self._start_dashboard()
         self.watch = TopicWatch(self.bootstrap_servers, self.topics.alerts, self.topics.dead_letters)
         self.watch.start()
+
+    @property
+    def zipkin_url(self) -> str | None:
+        return self.zipkin.url if self.zipkin is not None else None
+
+    def _launch_zipkin(self) -> Child:
+        started = time.monotonic()
+        server = ZipkinServer(
+            fetch_zipkin(progress=self._say), free_ports(_HOST, 1)[0], self.workdir / "zipkin"
+        )
+        env = {**os.environ, "STORAGE_TYPE": "mem"}
+        child = self.children.spawn("zipkin", server.command(find_java(env)), env)
+        self.zipkin, self._zipkin_started = server, started
+        return child
+
+    def _wait_for_zipkin(self, child: Child) -> None:
+        assert self.zipkin is not None
+        child.wait_until(self.zipkin.healthy, timeout=180, what="UP on /health")
+        self._say(
+            f"Zipkin at {self.zipkin.url}/zipkin/ (pid {child.pid}, traces in memory) "
+            f"in {time.monotonic() - self._zipkin_started:.1f}s"
+        )
+
+    def _start_dashboard(self) -> None:
+        (port,) = free_ports(_HOST, 1)
+        url = f"http://{_HOST}:{port}/"
+        args = [
+            sys.executable, "-m", "cli", "dashboard",
+            "--bootstrap-servers", self.bootstrap_servers,
+            "--prefix", self.options.prefix,
+            "--app-id", self.options.app_id,
+            "--host", _HOST,
+            "--port", str(port),
+            "--refresh", "2",
+            "--status-interval", f"{self.options.status_interval:g}",
+        ]  # fmt: skip
+        if self.zipkin is not None:
+            args += ["--zipkin-url", self.zipkin.url]
+        child = self.children.spawn("dashboard", args)
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"{url}health", timeout=1.0).status_code in (200, 503)
+            except httpx.HTTPError:
+                return False
+
+        child.wait_until(answers, timeout=30, what="answer on /health")
+        self.dashboard_url = url
+        self._say(f"dashboard at {url} (pid {child.pid}, refreshes every 2 s)")
 
     def _start_kafka(self, attempts: int = 3) -> None:
         started = time.monotonic()
@@ -182,8 +247,9 @@ class DemoSystem:
             "--partitions", str(self.options.partitions),
             "--retry-delays", self._tiers(),
             "--reconcile-grace", "5",
+            "--status-interval", f"{self.options.status_interval:g}",
         ]  # fmt: skip
-        env = {**os.environ, **self.registry.secrets, "OTEL_TRACES_EXPORTER": "none"}
+        env = {**os.environ, **self.registry.secrets, **self._tracing_env("pms-relay-worker")}
         child = self.children.spawn(f"worker-{index}", args, env)
         self.workers.append(child)
         started = time.monotonic()
@@ -191,6 +257,21 @@ class DemoSystem:
         self._say(
             f"worker {index} ready (pid {child.pid}, log {child.log}) in {time.monotonic() - started:.1f}s"
         )
+
+    def _tracing_env(self, service: str) -> dict[str, str]:
+        """The OTEL_* variables that send a process's spans to the demo's Zipkin (tracing off without it)."""
+        if self.zipkin is None:
+            return {"OTEL_TRACES_EXPORTER": "none"}
+        return {
+            "OTEL_TRACES_EXPORTER": "zipkin",
+            "OTEL_EXPORTER_ZIPKIN_ENDPOINT": spans_endpoint(self.zipkin.url),
+            "OTEL_SERVICE_NAME": service,
+            "OTEL_BSP_SCHEDULE_DELAY": "500",  # a span shows in Zipkin within a second
+        }
+
+    def tracing_env(self) -> dict[str, str]:
+        """For the demo's own process: its client's spans start each command's trace."""
+        return self._tracing_env("pms-relay-demo")
 
     def _tiers(self) -> str:
         return ",".join(f"{delay:g}" for delay in self.options.retry_delays)
@@ -223,6 +304,11 @@ class DemoSystem:
             lines.append(
                 f"{vendor + ':':<12} {url}/_admin/summary  {url}/_admin/faults  {url}/_admin/requests"
             )
+        until = "" if running else "   (while the demo runs: --keep-running)"
+        if self.dashboard_url is not None:
+            lines.append(f"dashboard:   {self.dashboard_url}{until}")
+        if self.zipkin is not None:
+            lines.append(f"zipkin:      {self.zipkin.url}/zipkin/{until}")
         lines.append(f"logs:        {', '.join(str(child.log) for child in self.children)}")
         lines.append(f"             kafka: {self.workdir / 'kafka' / 'logs' / 'server.log'}")
         lines.append(f"registry:    {self.registry_path}")

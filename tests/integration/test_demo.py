@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from adapters.domain import Appointment, AppointmentStatus
@@ -18,6 +22,7 @@ from deploy.demo import CHECKS
 from deploy.demo.registry import demo_registry
 from deploy.demo.scenario import DEMO_PATIENT
 from deploy.demo.slots import free_slots, next_week
+from tests.relay_system import wait_until
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,9 +55,14 @@ def _alive(pid: int, args: list[str]) -> bool:
     return [part.decode() for part in cmdline if part] == args
 
 
+_TRACE_URL = r"(http://127\.0\.0\.1:\d+)/zipkin/traces/([0-9a-f]{32})"
+
+
 def _assert_nothing_left(work_root: Path, run_dir: Path) -> None:
     started = json.loads((run_dir / "processes.json").read_text())
-    assert {child["name"] for child in started} >= {"sandbox-dentrix", "sandbox-eaglesoft", "worker-0"}
+    assert {child["name"] for child in started} >= {
+        "sandbox-dentrix", "sandbox-eaglesoft", "worker-0", "zipkin", "dashboard",
+    }  # fmt: skip
     assert [c["name"] for c in started if _alive(c["pid"], c["args"])] == []
     # Workers and the broker carry the work dir in their command lines.
     left = subprocess.run(["pgrep", "-af", str(work_root)], capture_output=True, text=True, check=False)
@@ -80,6 +90,10 @@ def test_demo_shows_every_outcome_and_leaves_nothing_behind(work_root: Path) -> 
     assert "pms-error-code=UNAVAILABLE" in output
     assert re.search(r"│\s*DEADLINE_EXCEEDED\s*│", output)
     assert "demo OK" in output
+    assert re.search(r"dashboard:\s+http://127\.0\.0\.1:\d+/", output)
+    assert re.search(r"zipkin:\s+http://127\.0\.0\.1:\d+/zipkin/", output)
+    assert re.search(r"trace:\s+the command that retried: " + _TRACE_URL, output)
+    assert re.search(r"trace:\s+the command that was dead-lettered: " + _TRACE_URL, output)
     (run_dir,) = _run_dirs(work_root)
     _assert_nothing_left(work_root, run_dir)
     # The demo's own screen shows its made-up patient; no log of the system may.
@@ -104,6 +118,105 @@ def test_demo_runs_again_right_after(work_root: Path) -> None:
     assert re.search(re.escape(CHECKS["dead_letter"]) + r"\s*│\s*skipped", output)
     (run_dir,) = set(_run_dirs(work_root)) - set(before)
     _assert_nothing_left(work_root, run_dir)
+
+
+class _Demo:
+    """``pms-relay demo --keep-running`` as a newcomer runs it: its screen read line by line as it goes."""
+
+    def __init__(self, work_root: Path) -> None:
+        env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cli", "demo", "--work-dir", str(work_root), "--keep-running"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=_ROOT,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def url(self, pattern: str) -> str:
+        match = re.search(pattern, self.output)
+        assert match is not None, f"{pattern!r} not on the screen:\n{self.output[-4000:]}"
+        return match.group(1)
+
+
+def _spans(zipkin: str, trace_id: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{zipkin}/api/v2/trace/{trace_id}", timeout=5)
+    return list(response.json()) if response.status_code == 200 else []
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_keep_running_serves_the_dashboard_and_the_traces_until_ctrl_c(work_root: Path) -> None:
+    before = _run_dirs(work_root)
+    demo = _Demo(work_root)
+    try:
+        wait_until(lambda: "everything keeps running" in demo.output or demo.process.poll() is not None,
+                   timeout=240, what="the demo to finish its scenario")  # fmt: skip
+        assert "demo OK" in demo.output, demo.output[-6000:]
+        dashboard = demo.url(r"dashboard:\s+(http://127\.0\.0\.1:\d+/)")
+        zipkin = demo.url(r"zipkin:\s+(http://127\.0\.0\.1:\d+)/zipkin/")
+        retried = demo.url(r"the command that retried: http://\S+/zipkin/traces/([0-9a-f]{32})")
+        lettered = demo.url(r"the command that was dead-lettered: http://\S+/zipkin/traces/([0-9a-f]{32})")
+
+        # The dashboard shows both practices, the worker, the alerts and the dead letter, from Kafka.
+        def shown() -> bool:
+            data = httpx.get(f"{dashboard}api/snapshot", timeout=5).json()
+            practices = {p["status"]["practice_id"]: p for p in data["practices"]}
+            return (
+                {"dx-demo", "es-demo"} <= set(practices)
+                and practices["es-demo"]["status"]["circuit"] == "closed"
+                and len(data["workers"]) == 1
+                and data["dead_letter_depth"] == 1
+                and {a["new"] for a in data["alerts"]} >= {"open", "closed"}
+            )
+
+        wait_until(shown, timeout=30, what="the demo's cluster on the dashboard", interval=0.5)
+        snapshot = httpx.get(f"{dashboard}api/snapshot", timeout=5).json()
+        assert snapshot["dead_letters"][0]["trace_url"] == f"{zipkin}/zipkin/traces/{lettered}"
+        page = httpx.get(dashboard, timeout=5).text
+        assert 'data-practice="dx-demo"' in page
+        assert [v for v in (DEMO_PATIENT.first_name, DEMO_PATIENT.last_name) if v in page] == []
+
+        # Zipkin holds each printed trace: the receptionist's span, then every hop of the command.
+        retry_spans = _spans(zipkin, retried)
+        services = {s["localEndpoint"]["serviceName"] for s in retry_spans}
+        assert services == {"pms-relay-demo", "pms-relay-worker"}
+        consumed = {s["name"] for s in retry_spans if s.get("kind") == "CONSUMER"}
+        assert consumed == {"process demo.pms.commands", "process demo.pms.commands.retry.2s"}
+        lettered_spans = _spans(zipkin, lettered)
+        assert "send demo.pms.commands.dlt" in {
+            s["name"] for s in lettered_spans if s.get("kind") == "PRODUCER"
+        }
+        assert len([s for s in lettered_spans if s.get("kind") == "CONSUMER"]) == 4  # every tier
+        text = repr([(s.get("name"), s.get("tags")) for s in retry_spans + lettered_spans])
+        assert [v for v in (DEMO_PATIENT.first_name, DEMO_PATIENT.last_name) if v in text] == []
+
+        demo.process.send_signal(signal.SIGINT)  # Ctrl-C
+        assert demo.process.wait(90) == 0, demo.output[-4000:]
+    finally:
+        if demo.process.poll() is None:
+            demo.process.kill()
+    (run_dir,) = set(_run_dirs(work_root)) - set(before)
+    assert "all stopped" in demo.output
+    _assert_nothing_left(work_root, run_dir)
+    wait_until(lambda: not _answers(dashboard), timeout=5, what="the dashboard to be gone")
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1)
+    except httpx.HTTPError:
+        return False
+    return True
 
 
 # -- the pure helpers ----------------------------------------------------------------------------------------
