@@ -48,11 +48,13 @@ def dashboard(
 
     from ops.dashboard import DashboardSettings, Feed, build_app
     from ops.dashboard.levels import Thresholds
+    from streams.kafka_access import KafkaAccessError, check_access
     from streams.kafka_settings import KafkaSettings, KafkaSettingsError
 
-    try:
+    try:  # a wrong password or certificate exits 2 at once, naming the variable, as every command does
         kafka = KafkaSettings.from_env(bootstrap_servers=bootstrap_servers)
-    except KafkaSettingsError as exc:
+        check_access(kafka)
+    except (KafkaSettingsError, KafkaAccessError) as exc:
         Console(stderr=True).print(Text(str(exc), style="red"))
         raise typer.Exit(2) from exc
     settings = DashboardSettings(
