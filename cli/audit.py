@@ -138,20 +138,34 @@ def run_audit(
     now: datetime | None = None,
 ) -> int:
     """The audit as the command runs it, as of ``now`` (the clock by default); returns the exit code."""
-    from confluent_kafka import Consumer
-
     from schemas import default_registry
-    from streams.audit import AuditWindow, RangeReader, Replay, build_report, consumer_config, write_archive
+    from streams.audit import AuditWindow, build_report, write_archive
     from streams.topics import TopicNames
 
-    console = Console(stderr=True)
     try:
         window = AuditWindow.of(start, end, horizon, now or datetime.now(UTC))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    kafka = _connect(bootstrap_servers)
-    topics = TopicNames(prefix=prefix)
-    registry = default_registry()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise typer.BadParameter(f"{out} is not an empty directory: a report goes into a new one")
+    topics, registry = TopicNames(prefix=prefix), default_registry()
+    found, reading = _read(_connect(bootstrap_servers), topics, window, registry, practice)
+    report = build_report(found, window, topics.commands)
+    archive = write_archive(
+        report, found, window, directory=out, fmt=fmt, practice=practice, registry=registry, reading=reading
+    )
+    _print_summary(Console(), report.summary, archive, reading["events"], reading["seconds"])
+    return DATA_GONE_EXIT if archive.data_gone else 0
+
+
+def _read(
+    kafka: Any, topics: Any, window: Any, registry: Any, practice: str | None
+) -> tuple[Any, dict[str, Any]]:
+    """Plan and read the range with a progress bar; the findings, and how the reading went."""
+    from confluent_kafka import Consumer
+
+    from streams.audit import RangeReader, Replay, consumer_config
+
     consumer = Consumer(consumer_config(kafka.confluent(logger=_SILENT)))
     try:
         replay = Replay(RangeReader(consumer), topics, window, registry, practice)
@@ -160,33 +174,18 @@ def run_audit(
         except LookupError as exc:
             raise typer.BadParameter(str(exc)) from exc
         started, cpu = time.monotonic(), time.process_time()
-        with _progress(console) as progress:
+        with _progress(Console(stderr=True)) as progress:
             task = progress.add_task("reading", total=plan.events)
             found = replay.read(plan, lambda n: progress.advance(task, n))
-        read_seconds, read_cpu = time.monotonic() - started, time.process_time() - cpu
+        seconds, cpu = time.monotonic() - started, time.process_time() - cpu
     finally:
         consumer.close()
-    report = build_report(found, window, topics.commands)
-    try:
-        archive = write_archive(
-            report,
-            found,
-            window,
-            directory=out,
-            fmt=fmt,
-            practice=practice,
-            registry=registry,
-            reading={
-                "events": plan.events,
-                "seconds": round(read_seconds, 3),
-                "cpu_seconds": round(read_cpu, 3),
-                "events_per_second": round(plan.events / read_seconds) if read_seconds > 0 else None,
-            },
-        )
-    except FileExistsError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    _print_summary(Console(), report.summary, archive, plan.events, read_seconds)
-    return DATA_GONE_EXIT if archive.data_gone else 0
+    return found, {
+        "events": plan.events,
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
+        "events_per_second": round(plan.events / seconds) if seconds > 0 else None,
+    }
 
 
 class _RateColumn(ProgressColumn):

@@ -186,6 +186,10 @@ class Ledger:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def clear(self) -> None:
+        """Forget every command (the report has taken them): their memory is free again."""
+        self.__init__()  # type: ignore[misc]
+
     def __contains__(self, command_id: str) -> bool:
         return command_id in self._index
 

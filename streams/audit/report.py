@@ -104,6 +104,9 @@ class Report:
 
 
 def build_report(found: Findings, window: AuditWindow, commands_topic: str) -> Report:
+    """The report's tables and summary. Consumes the ledger: once its rows are in the commands table it is
+    cleared, so its memory (the largest part of the audit's) is free again before any file is written."""
+    duplicates = duplicates_table(found.ledger)
     commands = commands_table(found.ledger, window, commands_topic)
     outcome = commands["outcome"]
     tables = {
@@ -113,21 +116,24 @@ def build_report(found: Findings, window: AuditWindow, commands_topic: str) -> R
         "orphans": _answers_table(
             (o.command_id, o.command_type, o.practice_id, o.answer) for o in found.orphans
         ),
-        "duplicates": duplicates_table(found.ledger, commands),
+        "duplicates": duplicates,
         "undecodable": undecodable_table(found),
     }
     return Report(tables, summarize(tables, found))
 
 
 def commands_table(ledger: Ledger, window: AuditWindow, topic: str) -> pa.Table:
-    """One row per command, in chronological order. Each column is built already in that order and texts
-    are dictionary-encoded, so the table costs its own size once (a month of commands is millions)."""
+    """One row per command, in chronological order; clears ``ledger``. Each column is built already in that
+    order, texts are dictionary-encoded, and each of the ledger's columns is let go once used: a month of
+    commands is millions, and the ledger and the table should not both be whole at once."""
     columns = ledger.columns()
+    texts = pa.array(ledger.names.texts, pa.string())
+    ledger.clear()
     order = pc.sort_indices(
         pa.table({k: arrow_view(columns[k]) for k in ("issued_at", "partition", "offset")}),
         sort_keys=[(k, "ascending") for k in ("issued_at", "partition", "offset")],
     )
-    texts = pa.array(ledger.names.texts, pa.string())
+    rows = len(order)
     kinds = arrow_view(columns["answer_kind"])
     answered_error, is_answer = pc.equal(kinds, AnswerKind.ERROR), pc.not_equal(kinds, AnswerKind.NONE)
 
@@ -147,7 +153,7 @@ def commands_table(ledger: Ledger, window: AuditWindow, topic: str) -> pa.Table:
         "requested_by": lambda: text(number("requested_by", pa.int32())),
         "issued_at": lambda: ordered(number("issued_at").cast(_TS)),
         "expires_at": lambda: ordered(number("expires_at").cast(_TS)),
-        "source_topic": lambda: ordered(_constant(topic, len(ledger))),
+        "source_topic": lambda: ordered(_constant(topic, rows)),
         "source_partition": lambda: ordered(number("partition", pa.int32())),
         "source_offset": lambda: ordered(number("offset")),
         "outcome": lambda: ordered(_outcomes(columns, window)),
@@ -183,8 +189,34 @@ def commands_table(ledger: Ledger, window: AuditWindow, topic: str) -> pa.Table:
             )
         ),
     }
-    arrays = {name: build() for name, build in builders.items()}
+    arrays = {}
+    for name, build in builders.items():
+        arrays[name] = build()
+        for used in _LAST_USE.get(name, ()):
+            del columns[used]  # its last use: let it go
     return pa.Table.from_pydict(arrays, schema=COMMANDS)
+
+
+# Which of the ledger's columns each output column is the last to read, in the order the builders run.
+_LAST_USE = {
+    "command_id": ("command_id",),
+    "command_type": ("command_type",),
+    "practice_id": ("practice_id",),
+    "requested_by": ("requested_by",),
+    "expires_at": ("expires_at",),
+    "source_offset": ("offset",),
+    "outcome": ("timestamp",),
+    "error_code": ("error_code", "dead_letter_code"),
+    "attempts": ("attempts", "dead_letter_attempts"),
+    "pms": ("pms",),
+    "duration_ms": ("answered_at", "issued_at"),
+    "answer_ce_id": ("answer_ce_id",),
+    "answer_topic": ("answer_topic",),
+    "answer_offset": ("answer_offset",),
+    "answer_messages": ("answer_messages",),
+    "dead_letter_offset": ("dead_letter_offset",),
+    "duplicate": ("distinct_answers", "redrives"),
+}
 
 
 def _outcomes(columns: dict[str, Any], window: AuditWindow) -> pa.Array:
@@ -202,16 +234,15 @@ def _constant(text: str, rows: int) -> pa.Array:
     return pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int8()), pa.array([text]))
 
 
-def duplicates_table(ledger: Ledger, commands: pa.Table) -> pa.Table:
+def duplicates_table(ledger: Ledger) -> pa.Table:
     """One row per distinct answer of each command that got more than it was sent for."""
-    flagged = commands.filter(commands["duplicate"])
-    displaced = ledger.displaced()
     rows: list[tuple[str | None, str | None, str | None, Answer]] = []
-    for row in flagged.select(["command_id", "command_type", "practice_id"]).to_pylist():
-        command_id = row["command_id"]
-        shown = ledger.entry_of(command_id).answer
-        answers = sorted([*displaced.get(command_id, []), *([shown] if shown else [])], key=_answer_order)
-        rows += [(command_id, row["command_type"], row["practice_id"], answer) for answer in answers]
+    for command_id, displaced in ledger.displaced().items():
+        entry = ledger.entry_of(command_id)
+        if entry.answer is None or not is_duplicate(entry.distinct_answers, entry.redrives):
+            continue
+        answers = sorted([*displaced, entry.answer], key=_answer_order)
+        rows += [(command_id, entry.command_type, entry.practice_id, answer) for answer in answers]
     return _answers_table(rows)
 
 
