@@ -183,9 +183,8 @@ def plain(value: Any) -> Any:
         return value.isoformat()
     if is_dataclass(value) and not isinstance(value, type):
         data = {f.name: plain(getattr(value, f.name)) for f in fields(value)}
-        for name in ("records", "seconds"):  # GroupLag's totals
-            if hasattr(type(value), name) and isinstance(getattr(type(value), name), property):
-                data[name] = getattr(value, name)
+        if isinstance(value, GroupLag):  # its totals are properties, not fields
+            data |= {"records": value.records, "seconds": value.seconds}
         return data
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
