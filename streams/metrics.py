@@ -78,14 +78,11 @@ class Instrument:
     description: str
     labels: tuple[str, ...]  # ``practice_id``, when present, comes first
     unit: str = "1"  # UCUM, for OpenTelemetry
-    per_practice: bool = False  # a gauge with one series per practice (aggregated without the label)
 
     def without_practice(self) -> Instrument:
         if not self.labels or self.labels[0] != "practice_id":
             return self
-        return Instrument(
-            self.name, self.otel_name, self.kind, self.description, self.labels[1:], self.unit, False
-        )
+        return Instrument(self.name, self.otel_name, self.kind, self.description, self.labels[1:], self.unit)
 
     @property
     def buckets(self) -> tuple[float, ...]:
@@ -120,12 +117,12 @@ DEAD_LETTERS = Instrument(
 CIRCUIT_STATE = Instrument(
     "pms_relay_circuit_state", "pms_relay.circuit.state", Kind.GAUGE,
     "1 for the circuit's current state, 0 for the others (practices of this worker's partitions).",
-    ("practice_id", "pms", "state"), per_practice=True,
+    ("practice_id", "pms", "state"),
 )  # fmt: skip
 LAST_SUCCESS = Instrument(
     "pms_relay_pms_last_success_timestamp_seconds", "pms_relay.pms.last_success", Kind.GAUGE,
     "When a PMS call of the practice last succeeded (Unix time), since this worker started.",
-    ("practice_id", "pms"), "s", per_practice=True,
+    ("practice_id", "pms"), "s",
 )  # fmt: skip
 RETRY_WAITING = Instrument(
     "pms_relay_retry_copies_waiting", "pms_relay.retry.copies_waiting", Kind.GAUGE,
@@ -150,12 +147,12 @@ ADMITTED_LIMIT = Instrument(
 SLOTS_IN_USE = Instrument(
     "pms_relay_practice_slots_in_use", "pms_relay.practice.slots.in_use", Kind.GAUGE,
     "PMS calls of the practice running now.",
-    ("practice_id", "pms"), "{call}", per_practice=True,
+    ("practice_id", "pms"), "{call}",
 )  # fmt: skip
 SLOTS = Instrument(
     "pms_relay_practice_slots", "pms_relay.practice.slots", Kind.GAUGE,
     "The practice's bound on concurrent PMS calls (max_concurrent).",
-    ("practice_id", "pms"), "{call}", per_practice=True,
+    ("practice_id", "pms"), "{call}",
 )  # fmt: skip
 LAG = Instrument(
     "pms_relay_consumer_lag", "pms_relay.consumer.lag", Kind.GAUGE,
