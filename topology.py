@@ -40,7 +40,7 @@ from streams.adapter_pool import AdapterPool
 from streams.alerts import CircuitAlerts
 from streams.circuit import CircuitBoard
 from streams.codec import Codec
-from streams.commits import CommitLedger, LedgerTransport
+from streams.commits import CommitLedger, LedgerConsumer, LedgerTransport
 from streams.due_gates import DueGates
 from streams.handover import Handover
 from streams.inbox import sweep
@@ -134,7 +134,7 @@ def build(
 
     # Offsets are committed by the ledger, never past an unfinished message. Set before the first topic is
     # declared: topics reach the transport through the conductor.
-    ledger = CommitLedger()
+    ledger = CommitLedger(topics={names.commands, *names.retries})
     app.transport = LedgerTransport(
         app.conf.broker_consumer, app, ledger=ledger, before_revoke=lambda tps: handover.before_revoke(tps)
     )
@@ -200,6 +200,10 @@ def build(
     async def take_retries(stream: faust.StreamT[Any]) -> None:
         async for event in cast(faust.Stream[Any], stream).noack().events():
             await gates.put(event)
+
+    @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
+    async def reread_dropped() -> None:
+        cast(LedgerConsumer, app.consumer).seek_silent_holes()
 
     @app.timer(interval=60.0)  # type: ignore[untyped-decorator]
     async def expire_inbox() -> None:
