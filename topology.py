@@ -75,7 +75,7 @@ class WorkerSettings:
     # slow practice holds at most its own slots; this bound only caps memory, so keep it well above the sum
     # of the practices' slots times their backlog.
     max_in_flight: int = 2048
-    reconcile_grace_seconds: float = 30.0
+    reconcile_grace_seconds: float = 45.0
     call_budget_seconds: float = 30.0
     inbox_retention_seconds: float = 7 * 24 * 3600.0
     web_port: int | None = None  # Faust's web server (health); off when None

@@ -13,6 +13,9 @@ import typer
 
 __all__ = ["app"]
 
+# The longest a PMS call may take (WorkerSettings.call_budget_seconds): a write sent may be applied that late.
+_CALL_BUDGET_SECONDS = 30.0
+
 app = typer.Typer(help="Run the stream processor.", invoke_without_command=True)
 
 
@@ -45,8 +48,12 @@ def worker(
         typer.Option(envvar="PMS_RELAY_RETRY_DELAYS", help="Retry tier delays in seconds, comma-separated."),
     ] = "10,60,600",
     reconcile_grace: Annotated[
-        float, typer.Option(help="Seconds before an unconfirmed write that the PMS does not show is retried.")
-    ] = 30.0,
+        float,
+        typer.Option(
+            help="Seconds before an unconfirmed write that the PMS does not show is retried. Keep it above the "
+            "call budget (30 s): a write sent just before a crash may still be applied that late."
+        ),
+    ] = 45.0,
     max_in_flight: Annotated[
         int, typer.Option(min=1, help="Commands admitted at once per worker (memory bound).")
     ] = 2048,
@@ -139,6 +146,13 @@ def worker(
     except (RegistryError, KafkaSettingsError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    if reconcile_grace <= _CALL_BUDGET_SECONDS:
+        logging.getLogger(__name__).warning(
+            "reconcile grace %ss is not above the call budget %ss: a write applied late may be written twice; "
+            "raise --reconcile-grace",
+            reconcile_grace,
+            _CALL_BUDGET_SECONDS,
+        )
     names = TopicNames(prefix=prefix, tiers=tiers)
     try:
         count = _prepare_topics(kafka, names, app_id, partitions)

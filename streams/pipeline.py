@@ -62,7 +62,7 @@ class PipelineSettings:
     tiers: RetryTiers = field(default_factory=RetryTiers)
     # A write found IN_FLIGHT but not (yet) in the PMS may be hidden by a stale read: wait this long after
     # the attempt began before concluding it was never applied and writing again.
-    reconcile_grace_seconds: float = 30.0
+    reconcile_grace_seconds: float = 45.0
     # Time allowed for one PMS call when the command itself sets no deadline.
     call_budget_seconds: float = 30.0
     # A command that sets no ``expires_at`` is given up this long after it was first seen (answered
