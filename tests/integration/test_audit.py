@@ -480,3 +480,27 @@ def test_a_range_before_the_earliest_retained_offset_says_data_is_gone(
     finally:
         for future in admin.delete_topics(names, operation_timeout=30).values():
             future.result(30)
+
+
+def test_one_practice_is_its_commands_and_answers_only(
+    history: dict[str, Any], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    h, out = history, tmp_path / "lakeside"
+    code = run_audit(
+        start=instant(h["base"]),
+        end=instant(h["end"]),
+        horizon=timedelta(milliseconds=HORIZON),
+        out=out,
+        fmt=Format.CSV,
+        practice="lakeside",
+        bootstrap_servers=kafka_bootstrap,
+        prefix=h["topics"].prefix,
+        now=instant(h["base"] + 65 * MINUTE),
+    )
+    assert code == 0
+    lakeside = [row for row in _expected_commands(h) if row["practice_id"] == "lakeside"]
+    assert [row["outcome"] for row in lakeside] == ["RESULT", "DEAD_LETTER", "ERROR", "RESULT", "PENDING"]
+    assert _csv(out / "commands.csv") == lakeside
+    # smile-nyc's orphan and undecodable input (keyed smile-nyc, or unkeyed) belong to no practice of it
+    assert [_csv(out / f"{name}.csv") for name in ("orphans", "undecodable", "missing")] == [[], [], []]
+    assert len(_csv(out / "duplicates.csv")) == 2
