@@ -78,7 +78,7 @@ class PackedIds:
         return pa.array(values, pa.string())
 
 
-def arrow_view(column: array) -> pa.Array:  # type: ignore[type-arg]
+def arrow_view(column: array[int]) -> pa.Array:
     """A zero-copy Arrow view of an integer column (which must not grow while the view lives)."""
     return pa.Array.from_buffers(_ARROW_TYPES[column.typecode], len(column), [None, pa.py_buffer(column)])
 
@@ -153,12 +153,15 @@ class DeadLetterMark(NamedTuple):
     offset: int
 
 
-def _column(kind: str) -> array:  # type: ignore[type-arg]
+def _column(kind: str) -> array[int]:
     return array(kind)
 
 
 class Ledger:
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self.names = Names()
         self._index: dict[str, int] = {}
         self._ids: list[str] = []
@@ -188,7 +191,7 @@ class Ledger:
 
     def clear(self) -> None:
         """Forget every command (the report has taken them): their memory is free again."""
-        self.__init__()  # type: ignore[misc]
+        self._reset()
 
     def __contains__(self, command_id: str) -> bool:
         return command_id in self._index
@@ -304,13 +307,13 @@ class Ledger:
             "dead_letter_offset": self._dead_letter_column(lambda m: m.offset),
         }
 
-    def _by_row(self, values: dict[int, int], default: int) -> array:  # type: ignore[type-arg]
+    def _by_row(self, values: dict[int, int], default: int) -> array[int]:
         column = array("q", [default]) * len(self._ids)
         for i, value in values.items():
             column[i] = value
         return column
 
-    def _dead_letter_column(self, value: Any) -> array:  # type: ignore[type-arg]
+    def _dead_letter_column(self, value: Any) -> array[int]:
         column = array("q", [NONE]) * len(self._ids)
         for i, mark in self._dead_letters.items():
             found = value(mark)

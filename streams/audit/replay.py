@@ -207,15 +207,12 @@ class Replay:
         command_id = ce.header(headers, "ce_id")
         if command_id is not None and found.ledger.add_dead_letter(command_id, mark):
             return
-        origin = hop.origin if hop else None
-        for item in found.undecodable:
-            if origin and (item.topic, item.partition, item.offset) == (
-                origin.topic,
-                origin.partition,
-                origin.offset,
-            ):
-                item.dead_lettered = True
-                return
+        if hop is not None:  # the dead letter of undecodable input names where that input was read
+            at = (hop.origin.topic, hop.origin.partition, hop.origin.offset)
+            for item in found.undecodable:
+                if (item.topic, item.partition, item.offset) == at:
+                    item.dead_lettered = True
+                    return
         found.counts["dead letters of commands outside the range"] += 1
 
     def _undecodable(self, message: Any, exc: HeadError, id_header: str, found: Findings) -> None:
