@@ -9,6 +9,7 @@ Each vendor declares its command in ``adapters/<vendor>/sandbox/command.py`` wit
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Protocol
 
 import typer
@@ -16,13 +17,18 @@ from starlette.types import ASGIApp
 
 from adapters.sandbox.runner import ListenerControl, serve
 
-__all__ = ["FAULT_HELP", "Anchor", "Faults", "Host", "Port", "Servable", "run"]
+__all__ = ["FAULT_HELP", "Anchor", "Faults", "Host", "Port", "Servable", "anchor_date", "run"]
 
 FAULT_HELP = "A fault rule KIND[,key=value...], e.g. 'error,status=503,count=3' (repeatable)."
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
-Anchor = Annotated[str, typer.Option(help="Date the seeded schedule is built around (YYYY-MM-DD).")]
+Anchor = Annotated[
+    str | None,
+    typer.Option(
+        help="Date the seeded schedule is built around (YYYY-MM-DD; default: today). Fix it to reproduce a run."
+    ),
+]
 Faults = Annotated[list[str] | None, typer.Option(help=FAULT_HELP)]
 
 
@@ -35,6 +41,11 @@ class Servable(Protocol):
     def banner(self, base_url: str) -> list[str]: ...
 
     def attach_listener(self, listener: ListenerControl) -> None: ...
+
+
+def anchor_date(text: str | None) -> date:
+    """The ``--anchor`` option's day: today when not given, so this week's schedule has appointments."""
+    return date.today() if text is None else date.fromisoformat(text)
 
 
 def run(build: Callable[[], Servable], host: str, port: int) -> None:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from adapters.eaglesoft.sandbox import API_BASE, EaglesoftSandbox, SandboxConfig
+from adapters.eaglesoft.sandbox.seed import DEFAULT_ANCHOR
 from adapters.sandbox.runner import RunningServer
 
 pytestmark = pytest.mark.integration
@@ -43,7 +44,7 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 def running(clock: Clock) -> Iterator[tuple[EaglesoftSandbox, RunningServer]]:
-    config = SandboxConfig(seed=42, write_delay_ms=(DELAY_S * 1000, DELAY_S * 1000))
+    config = SandboxConfig(seed=42, anchor=DEFAULT_ANCHOR, write_delay_ms=(DELAY_S * 1000, DELAY_S * 1000))
     sandbox = EaglesoftSandbox(config, clock=clock)
     server = sandbox.run_in_thread()
     yield sandbox, server
@@ -547,9 +548,9 @@ def test_stale_reads_fault(
 
 
 def test_same_seed_same_world_and_reset_restores_it(admin: httpx.Client) -> None:
-    first = EaglesoftSandbox(SandboxConfig(seed=7))
-    again = EaglesoftSandbox(SandboxConfig(seed=7))
-    other = EaglesoftSandbox(SandboxConfig(seed=8))
+    first = EaglesoftSandbox(SandboxConfig(seed=7, anchor=DEFAULT_ANCHOR))
+    again = EaglesoftSandbox(SandboxConfig(seed=7, anchor=DEFAULT_ANCHOR))
+    other = EaglesoftSandbox(SandboxConfig(seed=8, anchor=DEFAULT_ANCHOR))
     assert first.store.list_visible(1, "appointments") == again.store.list_visible(1, "appointments")
     assert first.store.list_visible(1, "patients") != other.store.list_visible(1, "patients")
     before = admin.post("/_admin/reset", json={"seed": 42}).json()

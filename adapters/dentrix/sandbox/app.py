@@ -26,7 +26,7 @@ from adapters.dentrix.sandbox.apigee import ApiFault, fault_response, handle_api
 from adapters.dentrix.sandbox.auth import Client, TokenStore
 from adapters.dentrix.sandbox.filters import FieldKind, FilterError, compile_filter, parse_filter
 from adapters.dentrix.sandbox.paging import PagingError, page_request, take_page
-from adapters.dentrix.sandbox.seed import DEFAULT_ANCHOR, RESOURCE_TYPES, SeedData, build_seed
+from adapters.dentrix.sandbox.seed import RESOURCE_TYPES, SeedData, build_seed
 from adapters.dentrix.sandbox.store import Store
 from adapters.dentrix.sandbox.validation import (
     APPOINTMENT_FIELDS,
@@ -136,7 +136,9 @@ class SandboxConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     seed: int = 42
-    anchor: date = DEFAULT_ANCHOR
+    # The day the seeded schedule is built around: today by default, so that this week has appointments;
+    # a fixed one (the seed's DEFAULT_ANCHOR) for a reproducible run.
+    anchor: date = Field(default_factory=date.today)
     token_ttl_s: int = Field(default=3599, ge=1)
     client_id: str | None = None  # replaces the first seeded client's id
     client_secret: str | None = None  # replaces the first seeded client's secret

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
 
 from adapters.dentrix.sandbox.app import DentrixSandbox, SandboxConfig
-from adapters.sandbox.command import Anchor, Faults, Host, Port, run
+from adapters.sandbox.command import Anchor, Faults, Host, Port, anchor_date, run
 from adapters.sandbox.faults import parse_fault_spec
 
 __all__ = ["serve_dentrix"]
@@ -19,7 +18,7 @@ def serve_dentrix(
     host: Host = "127.0.0.1",
     port: Port = 8701,
     seed: Annotated[int, typer.Option(help="Seed of the data and of the faults.")] = 42,
-    anchor: Anchor = "2026-03-02",
+    anchor: Anchor = None,
     fault: Faults = None,
     token_ttl: Annotated[int, typer.Option(help="Lifetime of access tokens, in seconds.")] = 3599,
     client_id: Annotated[str | None, typer.Option(help="Replace the first seeded client's id.")] = None,
@@ -32,7 +31,7 @@ def serve_dentrix(
     def build() -> DentrixSandbox:
         config = SandboxConfig(
             seed=seed,
-            anchor=date.fromisoformat(anchor),
+            anchor=anchor_date(anchor),
             token_ttl_s=token_ttl,
             client_id=client_id,
             client_secret=client_secret,

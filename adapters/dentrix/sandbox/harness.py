@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from adapters.dentrix.adapter import DentrixAdapter
 from adapters.dentrix.config import DentrixConfig
 from adapters.dentrix.sandbox.app import API_BASE, TOKEN_PATH, DentrixSandbox, SandboxConfig
-from adapters.dentrix.sandbox.seed import build_seed
+from adapters.dentrix.sandbox.seed import DEFAULT_ANCHOR, build_seed
 from adapters.http import RetryPolicy
 from adapters.sandbox.harness import (
     AdapterOverrides,
@@ -47,7 +47,9 @@ class DentrixHarness(AdminApi):
 
     def start(self) -> None:
         sandbox = DentrixSandbox(
-            SandboxConfig(seed=self._seed, client_id=_CLIENT_ID, client_secret=_CLIENT_SECRET)
+            SandboxConfig(
+                seed=self._seed, anchor=DEFAULT_ANCHOR, client_id=_CLIENT_ID, client_secret=_CLIENT_SECRET
+            )
         )
         self._server = sandbox.run_in_thread()
         self._admin = httpx.Client(base_url=self._server.base_url, timeout=10.0)

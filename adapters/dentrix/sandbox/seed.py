@@ -2,7 +2,9 @@
 (some inactive), providers, a few hundred patients and several weeks of appointments around an anchor date.
 
 Deterministic: one ``random.Random(seed)`` drives everything, and every date is relative to the anchor
-(default Monday 2026-03-02, the week of the 2026-03-08 US daylight-saving start), never to today.
+(:data:`DEFAULT_ANCHOR`, Monday 2026-03-02, the week of the 2026-03-08 US daylight-saving start, unless
+given), never to today. The sandbox itself anchors on today unless told otherwise, so that this week's
+schedule has appointments; pass the anchor for a reproducible run.
 
 Planted on purpose, and listed in :attr:`SeedData.planted`:
 

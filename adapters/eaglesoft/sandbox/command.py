@@ -3,7 +3,6 @@ of :mod:`adapters.eaglesoft.sandbox`)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ import typer
 from adapters.eaglesoft.sandbox.admin import split_fault_specs
 from adapters.eaglesoft.sandbox.app import EaglesoftSandbox
 from adapters.eaglesoft.sandbox.config import SandboxConfig
-from adapters.sandbox.command import FAULT_HELP, Anchor, Host, Port, run
+from adapters.sandbox.command import FAULT_HELP, Anchor, Host, Port, anchor_date, run
 
 __all__ = ["serve_eaglesoft"]
 
@@ -22,7 +21,7 @@ def serve_eaglesoft(
     host: Host = "127.0.0.1",
     port: Port = 8702,
     seed: Annotated[int, typer.Option(help="Seed of the data, the write delays and the faults.")] = 42,
-    anchor: Anchor = "2026-03-02",
+    anchor: Anchor = None,
     fault: Annotated[list[str] | None, typer.Option(help=_FAULTS)] = None,
     version: Annotated[
         str, typer.Option(help="Eaglesoft version /system reports (writes need 18+).")
@@ -39,7 +38,7 @@ def serve_eaglesoft(
         shared, writes = split_fault_specs(list(fault or ()))
         config = SandboxConfig(
             seed=seed,
-            anchor=date.fromisoformat(anchor),
+            anchor=anchor_date(anchor),
             version=version,
             session_ttl_s=session_ttl,
             write_delay_ms=(float(low), float(high or low)),

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from adapters.eaglesoft.sandbox.seed import DEFAULT_ANCHOR
 from adapters.eaglesoft.sandbox.writes import WriteFaultRule
 from adapters.sandbox.faults import FaultRule
 
@@ -20,7 +19,9 @@ class SandboxConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     seed: int = 42
-    anchor: date = DEFAULT_ANCHOR
+    # The day the seeded schedule is built around: today by default, so that this week has appointments;
+    # a fixed one (the seed's DEFAULT_ANCHOR) for a reproducible run.
+    anchor: date = Field(default_factory=date.today)
     version: str = DEFAULT_VERSION
     integration_key: str = "es-sandbox-integration-key"
     user_id: str = "relay"

@@ -28,7 +28,7 @@ from adapters.eaglesoft.adapter import EaglesoftAdapter
 from adapters.eaglesoft.config import EaglesoftConfig
 from adapters.eaglesoft.sandbox.app import API_BASE, EaglesoftSandbox
 from adapters.eaglesoft.sandbox.config import SandboxConfig
-from adapters.eaglesoft.sandbox.seed import build_seed
+from adapters.eaglesoft.sandbox.seed import DEFAULT_ANCHOR, build_seed
 from adapters.http import RetryPolicy
 from adapters.sandbox.harness import (
     AdapterOverrides,
@@ -63,7 +63,7 @@ class EaglesoftHarness(AdminApi):
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        settings: dict[str, Any] = {"seed": self._seed}
+        settings: dict[str, Any] = {"seed": self._seed, "anchor": DEFAULT_ANCHOR}
         if self._version is not None:
             settings["version"] = self._version
         self._server = EaglesoftSandbox(SandboxConfig(**settings)).run_in_thread()

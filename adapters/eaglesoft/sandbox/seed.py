@@ -3,7 +3,9 @@ does not know), chairs including hidden ones, providers with string codes, a few
 weeks of appointments and schedule blocks around an anchor date.
 
 Deterministic: one ``random.Random(seed)`` drives everything, and every date is relative to the anchor
-(default Monday 2026-03-02, the week of the 2026-03-08 US daylight-saving start), never to today.
+(:data:`DEFAULT_ANCHOR`, Monday 2026-03-02, the week of the 2026-03-08 US daylight-saving start, unless
+given), never to today. The sandbox itself anchors on today unless told otherwise, so that this week's
+schedule has appointments; pass the anchor for a reproducible run.
 
 Planted on purpose, listed in :attr:`SeedData.planted`:
 
