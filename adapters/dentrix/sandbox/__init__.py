@@ -82,7 +82,8 @@ Filtering: ``filter=`` clauses joined by ``,``, all must hold (grammar in :mod:`
     ``type`` always come back). A ``lastModified>=`` clause is expected by the vendor but not enforced.
 
 Pagination (keyset)
-    ``pageSize`` 1..100 (default 50; outside: 400 ``validation.InvalidParameter``) and ``lastId``: records
+    ``pageSize`` (default 50; any positive integer: the record gives no maximum, and real clients ask for
+    500; not a positive integer: 400 ``validation.InvalidParameter``) and ``lastId``: records
     in numeric id order with id > lastId that pass the filter. A page shorter than ``pageSize`` is the
     last; a full last page is followed by an empty one.
 

@@ -1,4 +1,8 @@
-"""Keyset pagination: ``pageSize`` (default 50, 1..100) and ``lastId``; records in numeric id order.
+"""Keyset pagination: ``pageSize`` (default 50, any positive integer) and ``lastId``; records in numeric id order.
+
+The public record of Ascend gives no maximum page size, and integrators of the real API are seen asking for
+500 records a page, so the sandbox accepts what real clients send: a limit here would refuse a request the
+real API serves. (The adapter keeps its own pages at 100 or fewer.)
 
 A page holds the first ``pageSize`` matching records whose id is greater than ``lastId``. A page with
 fewer than ``pageSize`` records is the last; when the records run out on a full page, the next page is
@@ -11,10 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "PageRequest", "PagingError", "page_request", "take_page"]
+__all__ = ["DEFAULT_PAGE_SIZE", "PageRequest", "PagingError", "page_request", "take_page"]
 
 DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 100
 
 Record = Mapping[str, Any]
 
@@ -29,12 +32,12 @@ class PageRequest:
     last_id: int | None = None
 
 
-def page_request(page_size: str | None, last_id: str | None, *, max_size: int = MAX_PAGE_SIZE) -> PageRequest:
+def page_request(page_size: str | None, last_id: str | None) -> PageRequest:
     """The paging parameters of a list call, from their query-string text (None when absent)."""
     size = DEFAULT_PAGE_SIZE
     if page_size is not None:
-        if not page_size.isdigit() or not 1 <= int(page_size) <= max_size:
-            raise PagingError(f"pageSize must be an integer from 1 to {max_size}")
+        if not page_size.isdigit() or int(page_size) < 1:
+            raise PagingError("pageSize must be a positive integer")
         size = int(page_size)
     after: int | None = None
     if last_id is not None and last_id != "":
