@@ -34,12 +34,12 @@ import faust
 from faust.types import TableT
 from opentelemetry.sdk.metrics import MeterProvider
 
+from schemas.codec import Codec
 from streams import health
 from streams.activity import Activity
 from streams.adapter_pool import AdapterPool
 from streams.alerts import CircuitAlerts
 from streams.circuit import CircuitBoard
-from streams.codec import Codec
 from streams.commits import CommitLedger, LedgerConsumer, LedgerTransport
 from streams.due_gates import DueGates
 from streams.handover import Handover

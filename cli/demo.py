@@ -146,7 +146,7 @@ async def _scenario(system: DemoSystem, reporter: Reporter, faults: bool) -> Non
 def _quiet_librdkafka() -> None:
     # The client's librdkafka messages (a coordinator still loading, a retried PID) would interleave with
     # the demo's screen; the workers keep their own logs.
-    for name in ("streams.client.librdkafka", "deploy.demo.librdkafka"):
+    for name in ("client.relay.librdkafka", "deploy.demo.librdkafka"):
         logger = logging.getLogger(name)
         logger.addHandler(logging.NullHandler())
         logger.propagate = False

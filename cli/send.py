@@ -1,6 +1,6 @@
 """``pms-relay send <command> --practice P --json '{...}'``: one command through Kafka, its answer on screen.
 
-JSON in, Avro on the wire (through :class:`streams.client.PMSRelayClient`), the answer printed with rich or,
+JSON in, Avro on the wire (through :class:`client.relay.PMSRelayClient`), the answer printed with rich or,
 with ``--json-output``, as JSON. Exit codes: 0 result, 1 error answer, 2 bad input or no cluster, 3 timeout.
 """
 
@@ -27,14 +27,14 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from adapters.domain import Phone
-from streams.client import (
+from client.relay import (
     CommandFailed,
     PMSRelayClient,
     RelayUnavailable,
     ReplyTimeout,
     build_command,
 )
-from streams.envelopes import (
+from schemas.envelopes import (
     PAYLOAD_TYPES,
     AppointmentList,
     CommandPayload,
@@ -296,7 +296,7 @@ async def _send(command_type: CommandType, request: _Request, console: Console, 
 
 def _run(command_type: CommandType, request: _Request) -> None:
     # librdkafka would log every failed connection attempt; the one error below says it all.
-    logging.getLogger("streams.client.librdkafka").setLevel(logging.CRITICAL)
+    logging.getLogger("client.relay.librdkafka").setLevel(logging.CRITICAL)
     console = Console(stderr=True)
     out = Console(highlight=False)
     try:

@@ -1,6 +1,6 @@
 """Release the current schemas: ``python -m schemas.release`` copies them, standalone, to history/v<N+1>.
 
-Run it when a schema change ships (after ``tests/unit/test_schema_compat.py`` passes): producers in the field
+Run it when a schema change ships (after ``tests/unit/schemas/test_schema_compat.py`` passes): producers in the field
 will write the new fingerprint, and every later reader must keep resolving it.
 """
 

@@ -11,9 +11,9 @@ import json
 import logging
 import uuid
 
-from streams import cloudevents as ce
+from schemas import cloudevents as ce
+from schemas.codec import EncodedMessage
 from streams.circuit import Transition
-from streams.codec import EncodedMessage
 from streams.observer import Observer
 from streams.outbound import Outbox
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from adapters.contract import PMSInterface
 from adapters.domain import Appointment, Patient
-from streams.envelopes import (
+from schemas.envelopes import (
     AppointmentList,
     CommandEnvelope,
     CommandType,

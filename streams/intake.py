@@ -15,7 +15,7 @@ from typing import Any
 from faust.streams import _current_event
 from faust.types import EventT
 
-from streams.codec import Codec
+from schemas.codec import Codec
 from streams.commits import CommitLedger, Ticket
 from streams.pipeline import Pipeline
 from streams.received import Incoming, Received, read

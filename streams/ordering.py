@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from streams.envelopes import (
+from schemas.envelopes import (
     CommandEnvelope,
     CreateAppointmentPayload,
     UpdateAppointmentPayload,

@@ -15,9 +15,9 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from adapters.errors import ErrorCode, PMSError
-from streams.answers import answer_event_id, undecodable_event_id
-from streams.codec import Codec, EncodedMessage
-from streams.envelopes import ErrorEnvelope, ResultEnvelope
+from schemas.answers import answer_event_id, undecodable_event_id
+from schemas.codec import Codec, EncodedMessage
+from schemas.envelopes import ErrorEnvelope, ResultEnvelope
 from streams.hops import Hop, write_hop
 from streams.inbox import StoredAnswer
 from streams.observer import Observer

@@ -6,7 +6,7 @@ import asyncio
 
 import faust
 
-from streams.codec import EncodedMessage
+from schemas.codec import EncodedMessage
 
 __all__ = ["FaustOutbox"]
 

@@ -34,10 +34,10 @@ from pydantic import BaseModel
 from adapters.contract import PMSInterface
 from adapters.deadline import deadline_scope
 from adapters.errors import ErrorCode, PMSError, RateLimited
+from schemas.codec import Codec
+from schemas.envelopes import CommandEnvelope
 from streams.circuit import CircuitBoard, CircuitOpen
-from streams.codec import Codec
 from streams.dispatch import dispatch, is_write, reconciled_payload
-from streams.envelopes import CommandEnvelope
 from streams.inbox import Inbox, InboxEntry, Phase, StoredAnswer
 from streams.logs import log_context
 from streams.observer import NO_OBSERVER, Observer

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from adapters.errors import ErrorCode
-from streams.codec import Codec, DecodeError
-from streams.envelopes import CommandEnvelope
+from schemas.codec import Codec, DecodeError
+from schemas.envelopes import CommandEnvelope
 from streams.hops import Hop, Origin, read_hop
 from streams.ordering import subject_of
 from streams.redrive import redrive_id

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from streams import cloudevents as ce
+from schemas import cloudevents as ce
 from streams.hops import Hop, read_hop
 
 __all__ = ["REDRIVE", "DeadLetterRecord", "read_dead_letter", "redrive_copy", "redrive_id"]

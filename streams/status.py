@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import faust
 
-from streams import cloudevents as ce
+from schemas import cloudevents as ce
 from streams.activity import Failure, PracticeActivity
 from streams.probe import AppState
 from streams.readings import PracticeReading, Readings, WorkerReading

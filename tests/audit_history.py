@@ -14,9 +14,9 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from streams.answers import answer_event_id, undecodable_event_id
-from streams.codec import Codec, EncodedMessage
-from streams.envelopes import CommandEnvelope, ErrorEnvelope, ResultEnvelope
+from schemas.answers import answer_event_id, undecodable_event_id
+from schemas.codec import Codec, EncodedMessage
+from schemas.envelopes import CommandEnvelope, ErrorEnvelope, ResultEnvelope
 from streams.hops import Hop, Origin, write_hop
 from streams.topics import TopicNames
 from tests.commands import command

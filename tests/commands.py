@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.sandbox.harness import KnownRecords
-from streams.envelopes import CommandEnvelope, CommandType
+from schemas.envelopes import CommandEnvelope, CommandType
 
 __all__ = ["command", "free_slot", "payload_for"]
 

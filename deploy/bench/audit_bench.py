@@ -33,8 +33,8 @@ from rich.console import Console
 from rich.table import Table
 
 from deploy.bench.relay_bench import _broker
-from streams.codec import Codec, EncodedMessage
-from streams.envelopes import CommandEnvelope, ErrorEnvelope, ResultEnvelope
+from schemas.codec import Codec, EncodedMessage
+from schemas.envelopes import CommandEnvelope, ErrorEnvelope, ResultEnvelope
 from streams.hops import Hop, Origin, write_hop
 from streams.topics import TopicNames
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from streams.envelopes import CommandEnvelope, CommandType
+from schemas.envelopes import CommandEnvelope, CommandType
 from tests.commands import command, payload_for
 from tests.contract.harness import KnownRecords
 

@@ -23,8 +23,8 @@ import yaml
 from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import AdminClient
 
-from streams.codec import Codec
-from streams.envelopes import CommandEnvelope
+from schemas.codec import Codec
+from schemas.envelopes import CommandEnvelope
 from streams.logs import WORKER_READY
 from streams.retry import RetryTiers
 from streams.topics import TopicNames, TopicSettings, ensure_topics, topic_specs

@@ -1,4 +1,4 @@
-"""The receptionist's morning, through :class:`streams.client.PMSRelayClient`, then the same relay under
+"""The receptionist's morning, through :class:`client.relay.PMSRelayClient`, then the same relay under
 faults injected through the sandboxes' admin APIs.
 
 For each practice: find a patient by name and birth date (not found: create them), list locations and
@@ -33,12 +33,12 @@ from adapters.domain import (
     Phone,
     PhoneType,
 )
+from client.relay import CommandFailed, PMSRelayClient, ReplyTimeout, build_command
 from deploy.demo.report import Reporter, Step
 from deploy.demo.slots import free_slots, next_week
 from deploy.demo.watch import TopicWatch
 from ops.zipkin import trace_url
-from streams.client import CommandFailed, PMSRelayClient, ReplyTimeout, build_command
-from streams.envelopes import (
+from schemas.envelopes import (
     AppointmentList,
     CommandPayload,
     CreateAppointmentPayload,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from ops.dashboard.state import Alert, DeadLetter, PartitionLag
-from streams import cloudevents as ce
+from schemas import cloudevents as ce
 from streams.redrive import read_dead_letter
 
 __all__ = ["parse_alert", "parse_dead_letter", "partition_lag", "trace_id_of"]

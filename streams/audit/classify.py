@@ -10,7 +10,7 @@ DUPLICATE      a command with more distinct answers (``ce_id``) than it was sent
 UNDECODABLE    input that is not a readable envelope, listed by topic, partition and offset
 =============  ================================================================================================
 
-A replayed answer (the same ``ce_id`` again, ``streams/answers.py``) is the same event: never a DUPLICATE.
+A replayed answer (the same ``ce_id`` again, ``schemas/answers.py``) is the same event: never a DUPLICATE.
 """
 
 from __future__ import annotations

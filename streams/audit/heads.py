@@ -6,7 +6,7 @@ reads the writer schema's fields up to the last one it wants and stops there: th
 and the only one that can hold patient data, is never decoded. An error has no payload; its head is the
 record up to ``failed_at``, with ``message`` read and dropped.
 
-Each writer schema (found by fingerprint, as :mod:`streams.codec` does) gets its own truncated schema, so
+Each writer schema (found by fingerprint, as :mod:`schemas.codec` does) gets its own truncated schema, so
 messages from older producers are read with their own field order; a wanted field the writer lacks is simply
 absent (read it with ``.get``). Logical types are dropped: ids stay text and instants stay integer
 microseconds, which is what the ledger keeps, and no ``UUID`` or ``datetime`` is built per message.

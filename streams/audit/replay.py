@@ -7,7 +7,7 @@ errors in the range. A ``--practice`` filter is the message key (the practice id
 before anything is decoded.
 
 An error answered to input that had no command id is named after where that input was read
-(:func:`streams.answers.undecodable_event_id`); such errors are matched to their input at the end.
+(:func:`schemas.answers.undecodable_event_id`); such errors are matched to their input at the end.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import SchemaRegistry
-from streams import cloudevents as ce
-from streams.answers import undecodable_event_id
+from schemas import cloudevents as ce
+from schemas.answers import undecodable_event_id
 from streams.audit.classify import AnswerFate, answer_fate
 from streams.audit.heads import COMMAND_HEAD, ERROR_HEAD, RESULT_HEAD, HeadError, HeadReader
 from streams.audit.ledger import Answer, AnswerKind, DeadLetterMark, Ledger

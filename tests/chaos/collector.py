@@ -16,8 +16,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, Message
 
-from streams.codec import Codec, DecodeError
-from streams.envelopes import ErrorEnvelope
+from schemas.codec import Codec, DecodeError
+from schemas.envelopes import ErrorEnvelope
 from streams.topics import TopicNames
 
 __all__ = ["AnswerCollector", "Seen", "byte_headers"]

@@ -12,8 +12,8 @@ from typing import Any
 
 from confluent_kafka import Message, Producer
 
-from streams.answers import undecodable_event_id
-from streams.codec import Codec
+from schemas.answers import undecodable_event_id
+from schemas.codec import Codec
 from tests.chaos.workload import Malformed, Planned
 
 __all__ = ["Located", "Sender"]

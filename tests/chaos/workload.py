@@ -22,8 +22,8 @@ from fastavro import schemaless_reader, schemaless_writer
 
 from adapters.errors import ErrorCode
 from schemas import default_registry
-from streams.codec import Codec
-from streams.envelopes import CommandEnvelope, CommandType, ErrorEnvelope
+from schemas.codec import Codec
+from schemas.envelopes import CommandEnvelope, CommandType, ErrorEnvelope
 from tests.chaos.cast import Cast, Pools, Stage
 
 __all__ = ["WRITE_TYPES", "Malformed", "Planned", "Target", "Workload", "build_workload"]

@@ -44,8 +44,7 @@ from adapters.domain import (
 )
 from adapters.errors import ErrorCode
 from cli import send as send_cli
-from streams import cloudevents as ce
-from streams.client import (
+from client.relay import (
     Answer,
     ClientTopics,
     CommandFailed,
@@ -57,8 +56,9 @@ from streams.client import (
     ReplyTimeout,
     build_command,
 )
-from streams.codec import EncodedMessage, decode_command, encode_error, encode_result
-from streams.envelopes import (
+from schemas import cloudevents as ce
+from schemas.codec import EncodedMessage, decode_command, encode_error, encode_result
+from schemas.envelopes import (
     CommandEnvelope,
     CommandType,
     ErrorEnvelope,

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Consumer, Message, Producer
 from pydantic import BaseModel
 
-from streams.codec import (
+from schemas.codec import (
     EncodedMessage,
     decode_command,
     decode_error,
@@ -19,7 +19,7 @@ from streams.codec import (
     encode_error,
     encode_result,
 )
-from streams.envelopes import CommandType
+from schemas.envelopes import CommandType
 from tests.fixtures.schemas.samples import ERRORS, command, result
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from streams.envelopes import CommandEnvelope, CommandType, ResultEnvelope
+from schemas.envelopes import CommandEnvelope, CommandType, ResultEnvelope
 from tests.commands import command, payload_for
 from tests.contract.dentrix_harness import DentrixHarness
 from tests.contract.eaglesoft_harness import EaglesoftHarness

@@ -22,7 +22,7 @@ import pytest
 from confluent_kafka import Consumer
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.envelopes import CommandType
+from schemas.envelopes import CommandType
 from tests.commands import command, payload_for
 from tests.contract.dentrix_harness import DentrixHarness
 from tests.contract.harness import Fault, FaultKind, Resource

@@ -22,7 +22,7 @@ import yaml
 
 from adapters.domain import Appointment
 from adapters.errors import ErrorCode
-from streams.envelopes import CommandEnvelope, CommandType, ErrorEnvelope, ResultEnvelope
+from schemas.envelopes import CommandEnvelope, CommandType, ErrorEnvelope, ResultEnvelope
 from tests.commands import command, free_slot, payload_for
 from tests.contract.dentrix_harness import DentrixHarness
 from tests.contract.eaglesoft_harness import EaglesoftHarness

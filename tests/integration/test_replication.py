@@ -27,7 +27,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from deploy.local.cluster import LocalCluster, start_cluster
-from streams.envelopes import CommandType, ResultEnvelope
+from schemas.envelopes import CommandType, ResultEnvelope
 from streams.kafka_settings import KafkaSettings
 from tests.commands import command, payload_for
 from tests.contract.dentrix_harness import DentrixHarness

@@ -15,7 +15,7 @@ from adapters.dentrix.sandbox.harness import DentrixHarness
 from adapters.sandbox.harness import Fault, FaultKind, Resource
 from deploy.local.ports import free_ports
 from ops.zipkin import ZipkinServer, fetch_zipkin, spans_endpoint
-from streams.envelopes import CommandType, ResultEnvelope
+from schemas.envelopes import CommandType, ResultEnvelope
 from tests.commands import command, payload_for
 from tests.relay_system import RelaySystem, wait_until
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streams.envelopes import CommandEnvelope, CommandType
+from schemas.envelopes import CommandEnvelope, CommandType
 from tests.chaos.collector import Seen
 from tests.chaos.readout import WriteReadout
 from tests.chaos.recovery import recovery

@@ -24,8 +24,8 @@ from cli.send import (
     render_result,
     result_json,
 )
-from streams.client import CommandFailed, ConflictError, RelayUnavailable, ReplyTimeout, command_failed
-from streams.envelopes import (
+from client.relay import CommandFailed, ConflictError, RelayUnavailable, ReplyTimeout, command_failed
+from schemas.envelopes import (
     AppointmentList,
     CommandEnvelope,
     CommandType,

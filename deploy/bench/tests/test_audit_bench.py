@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from deploy.bench.audit_bench import command_id, templates, varint
-from streams.codec import Codec
+from schemas.codec import Codec
 
 
 @pytest.mark.parametrize(("value", "encoded"), [(0, b"\x00"), (-1, b"\x01"), (1, b"\x02"), (64, b"\x80\x01")])

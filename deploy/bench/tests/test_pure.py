@@ -1,18 +1,16 @@
-"""The benchmark's pure parts (figures, /proc parsing, the burst plan, the coalesced flush). Not part of the
+"""The benchmark's pure parts (figures, /proc parsing, the burst plan). Not part of the
 project suite (``testpaths = tests``); run with ``.venv/bin/pytest deploy/bench/tests``."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 
 import pytest
 
-from deploy.bench.coalesced_worker import CoalescedFlush
 from deploy.bench.cpu import parse_stat
 from deploy.bench.load import Planned, plan
 from deploy.bench.stats import percentile, render_table, summarize
-from streams.envelopes import CommandType
+from schemas.envelopes import CommandType
 
 LA, SP = CommandType.LIST_APPOINTMENTS, CommandType.SEARCH_PATIENTS
 CP, CA = CommandType.CREATE_PATIENT, CommandType.CREATE_APPOINTMENT
@@ -77,22 +75,3 @@ def test_plan_spreads_practices_and_spaces_writes(
     count: int, share: float, expected: list[tuple[str, CommandType]]
 ) -> None:
     assert plan(count, ["p0", "p1"], share) == [Planned(p, t) for p, t in expected]
-
-
-async def test_coalesced_flush_runs_one_round_for_callers_that_arrive_during_one() -> None:
-    rounds: list[int] = []
-    gate = asyncio.Event()
-
-    async def flush() -> None:
-        rounds.append(len(rounds))
-        await gate.wait()
-
-    coalesced = CoalescedFlush(flush)
-    first = asyncio.create_task(coalesced())
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)  # round 0 is running
-    late = [asyncio.create_task(coalesced()) for _ in range(5)]
-    await asyncio.sleep(0)
-    gate.set()
-    await asyncio.gather(first, *late)
-    assert rounds == [0, 1]  # the late callers share one round, which began after their calls

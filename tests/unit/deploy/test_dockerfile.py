@@ -128,7 +128,7 @@ def test_the_build_context_leaves_out_tests_and_local_state() -> None:
                      "deploy/bench/rig.py", "pms-relay-data/v1", "practices.yaml", ".env"):  # fmt: skip
         assert ignored(left_out, patterns), left_out
     for kept in (
-        "streams/client.py",
+        "client/relay.py",
         "schemas/pms/Command.avsc",
         "deploy/local/log4j2.properties",
         "topology.py",

@@ -29,9 +29,8 @@ from adapters.domain import (
     Phone,
     PmsKind,
 )
-from streams.circuit import CircuitBoard, Transition
-from streams.codec import Codec, EncodedMessage
-from streams.envelopes import (
+from schemas.codec import Codec, EncodedMessage
+from schemas.envelopes import (
     CommandEnvelope,
     CommandPayload,
     CommandType,
@@ -47,6 +46,7 @@ from streams.envelopes import (
     UpdatePatientPayload,
     ValidateConnectionPayload,
 )
+from streams.circuit import CircuitBoard, Transition
 from streams.hops import Hop, read_hop
 from streams.observer import Observer
 from streams.outbound import Routes

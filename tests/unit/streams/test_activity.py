@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from adapters.errors import NotFound, Unavailable, ValidationFailed
+from schemas.envelopes import CommandType
 from streams.activity import Activity, percentile
-from streams.envelopes import CommandType
 from streams.observer import Observers
 from streams.tracing import TracingObserver
 from tests.unit.streams.fakes import DENTRIX, EAGLESOFT, NAMES, FakeClock, Harness, command

@@ -16,10 +16,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.errors import NotFound, Unavailable
 from adapters.http.client import retry_listener
+from schemas.envelopes import CommandType
 from streams.activity import Activity
 from streams.circuit import CircuitBoard
 from streams.due_gates import Waiting
-from streams.envelopes import CommandType
 from streams.metrics import CATALOG, Instrument, Kind, Metrics, MetricsObserver, Sample, gauge_samples
 from streams.observer import Observers
 from streams.otel_metrics import OtelMetrics, configure_metrics

@@ -23,14 +23,14 @@ from adapters.errors import (
     Unavailable,
     ValidationFailed,
 )
-from streams.dispatch import is_write
-from streams.envelopes import (
+from schemas.envelopes import (
     AppointmentList,
     CommandType,
     LocationList,
     OperatoryList,
     PatientList,
 )
+from streams.dispatch import is_write
 from streams.inbox import InboxEntry, Phase
 from streams.received import read
 from tests.unit.streams.fakes import (

@@ -4,8 +4,8 @@ maximum age, and one answer id per command."""
 from __future__ import annotations
 
 from adapters.errors import ErrorCode, Unavailable
-from streams.answers import answer_event_id
-from streams.envelopes import CommandType
+from schemas.answers import answer_event_id
+from schemas.envelopes import CommandType
 from streams.inbox import Phase
 from streams.ordering import HEAD_GRACE_SECONDS
 from tests.unit.streams.fakes import NAMES, Harness, command, update_appointment

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.errors import ErrorCode, RateLimited, Unavailable, ValidationFailed
-from streams.envelopes import CommandType
+from schemas.envelopes import CommandType
 from streams.inbox import InboxEntry, Phase
 from tests.unit.streams.fakes import DENTRIX, EAGLESOFT, NAMES, FakeClock, Harness, command
 

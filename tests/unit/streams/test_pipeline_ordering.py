@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.errors import Conflict, ErrorCode, Unavailable
-from streams.envelopes import CommandType
+from schemas.envelopes import CommandType
 from tests.unit.streams.fakes import NAMES, Harness, command, update_appointment
 
 

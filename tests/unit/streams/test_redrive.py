@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.errors import PMSTimeout, Unavailable
-from streams.envelopes import CommandType
+from schemas.envelopes import CommandType
 from streams.redrive import REDRIVE, read_dead_letter, redrive_copy
 from tests.unit.streams.fakes import NAMES, Harness, _appointment, command
 

@@ -91,7 +91,7 @@ def test_unknown_keys_are_errors_that_name_the_practice_and_field(
     ("path", "value", "named"),
     [
         pytest.param(("practices", DENTRIX, "time_zone"), "Mars/Olympus", "time_zone", id="time-zone"),
-        pytest.param(("practices", DENTRIX, "pms"), "opendental", "pms", id="pms"),
+        pytest.param(("practices", DENTRIX, "pms"), "curve", "pms", id="pms"),
         pytest.param(("practices", DENTRIX, "max_concurrent"), 0, "max_concurrent", id="max-concurrent"),
         pytest.param(
             ("practices", DENTRIX, "connection", "organization_id"),

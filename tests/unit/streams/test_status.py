@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from adapters.errors import Unavailable
+from schemas.envelopes import CommandType
 from streams.activity import Activity
 from streams.circuit import Transition
 from streams.due_gates import Waiting
-from streams.envelopes import CommandType
 from streams.observer import Observers
 from streams.probe import AppState
 from streams.readings import Readings, partition_of

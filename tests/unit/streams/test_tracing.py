@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind
 
 from adapters.domain import PatientSearchQuery
 from adapters.errors import Unavailable
-from streams.envelopes import CommandType, SearchPatientsPayload
+from schemas.envelopes import CommandType, SearchPatientsPayload
 from tests.unit.streams.fakes import Harness, command
 
 _TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -12,9 +12,9 @@ from fastavro import parse_schema, schemaless_writer
 
 from schemas import SchemaRegistry, default_registry, load_current
 from schemas.catalog import schema_fingerprint
+from schemas.codec import Codec
+from schemas.envelopes import ErrorEnvelope
 from streams.audit.heads import COMMAND_HEAD, ERROR_HEAD, RESULT_HEAD, HeadError, HeadReader, truncated
-from streams.codec import Codec
-from streams.envelopes import ErrorEnvelope
 from tests.commands import command
 
 AT = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)

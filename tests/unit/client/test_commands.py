@@ -9,7 +9,7 @@ import pytest
 
 from adapters.deadline import deadline_scope
 from adapters.errors import ErrorCode
-from streams.client import (
+from client.relay import (
     AccessDenied,
     ClientTopics,
     CommandFailed,
@@ -24,7 +24,7 @@ from streams.client import (
     build_command,
     command_failed,
 )
-from streams.envelopes import CommandType, ListLocationsPayload
+from schemas.envelopes import CommandType, ListLocationsPayload
 from tests.fixtures.schemas.samples import COMMAND_PAYLOADS, ERRORS, T0
 from topology import TopicNames
 

@@ -11,7 +11,7 @@ Every client reads every partition of the answer topics from their end, so it se
 everyone else's; answers for other clients are skipped by their ``ce_correlationid`` header without being
 decoded. The worker answers at least once, so a second answer for a command is ignored.
 
-Failures are the tree drawn in :mod:`streams.replies`.
+Failures are the tree drawn in :mod:`client.replies`.
 """
 
 from __future__ import annotations
@@ -46,9 +46,27 @@ from adapters.domain import (
     PatientUpdateData,
 )
 from adapters.errors import ErrorCode
-from streams import cloudevents as ce
-from streams.codec import Codec, DecodeError, default_codec
-from streams.envelopes import (
+from client.replies import (
+    AccessDenied,
+    Answer,
+    CommandFailed,
+    ConflictError,
+    DeadlineExceededError,
+    Delivery,
+    InvalidCommand,
+    NotFoundError,
+    PMSUnavailableError,
+    RelayClientError,
+    RelayUnavailable,
+    ReplyMatcher,
+    ReplyTimeout,
+    UnknownPracticeError,
+    UnsupportedError,
+    command_failed,
+)
+from schemas import cloudevents as ce
+from schemas.codec import Codec, DecodeError, default_codec
+from schemas.envelopes import (
     AppointmentList,
     CommandEnvelope,
     CommandPayload,
@@ -69,24 +87,6 @@ from streams.envelopes import (
 )
 from streams.kafka_access import AccessWatch, KafkaAccessError, list_topics
 from streams.kafka_settings import KafkaSettings
-from streams.replies import (
-    AccessDenied,
-    Answer,
-    CommandFailed,
-    ConflictError,
-    DeadlineExceededError,
-    Delivery,
-    InvalidCommand,
-    NotFoundError,
-    PMSUnavailableError,
-    RelayClientError,
-    RelayUnavailable,
-    ReplyMatcher,
-    ReplyTimeout,
-    UnknownPracticeError,
-    UnsupportedError,
-    command_failed,
-)
 from streams.tracing import inject, producer_span
 
 __all__ = [

@@ -18,12 +18,12 @@ from fastavro.read import SchemaResolutionError
 
 from schemas import SchemaRegistry, default_registry, load_current, load_history
 from schemas.catalog import schema_fingerprint
-from streams.codec import Codec, DecodeError
-from streams.envelopes import CommandType, ResultEnvelope
+from schemas.codec import Codec, DecodeError
+from schemas.envelopes import CommandType, ResultEnvelope
 from tests.fixtures.schemas.samples import ERRORS, command, result
 
 HISTORY = load_history()
-V1 = json.loads((Path(__file__).parents[1] / "fixtures" / "schemas" / "v1_messages.json").read_text())
+V1 = json.loads((Path(__file__).parents[2] / "fixtures" / "schemas" / "v1_messages.json").read_text())
 
 CURRENT = Codec()
 V1_ONLY = Codec(SchemaRegistry(HISTORY[1], {1: HISTORY[1]}))

@@ -12,7 +12,7 @@ import pytest
 from fastavro import schemaless_writer
 
 from schemas import SchemaRegistry, WriterSchema, default_registry, load_current, load_history
-from streams.codec import (
+from schemas.codec import (
     Codec,
     DecodeError,
     FramingError,
@@ -23,7 +23,7 @@ from streams.codec import (
     encode_error,
     encode_result,
 )
-from streams.envelopes import CommandType, ErrorEnvelope
+from schemas.envelopes import CommandType, ErrorEnvelope
 from tests.fixtures.schemas.samples import COMMAND_ID, ERRORS, PRACTICE, T0, command, result
 
 TRACE = [

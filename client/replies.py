@@ -25,7 +25,7 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from adapters.errors import ErrorCode
-from streams.envelopes import ErrorEnvelope, ResultEnvelope
+from schemas.envelopes import ErrorEnvelope, ResultEnvelope
 
 __all__ = [
     "AccessDenied",

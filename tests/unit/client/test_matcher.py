@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from adapters.errors import ErrorCode
-from streams.client import Delivery, ReplyMatcher
-from streams.envelopes import CommandType, ErrorEnvelope, ResultEnvelope
+from client.relay import Delivery, ReplyMatcher
+from schemas.envelopes import CommandType, ErrorEnvelope, ResultEnvelope
 from tests.fixtures.schemas.samples import ERRORS, T0, result
 
 

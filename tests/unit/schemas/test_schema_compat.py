@@ -15,12 +15,11 @@ from pydantic import BaseModel
 from adapters import domain
 from adapters.errors import ErrorCode
 from adapters.vendors import VENDORS
-from schemas import check_full, load_current, load_history
+from schemas import check_full, envelopes, load_current, load_history
 from schemas.catalog import RETIRED_READERS, TOP_LEVEL, schema_fingerprint
 from schemas.compat import check_backward
-from streams import envelopes
 
-CHANGES = json.loads((Path(__file__).parents[1] / "fixtures" / "schemas" / "changes.json").read_text())
+CHANGES = json.loads((Path(__file__).parents[2] / "fixtures" / "schemas" / "changes.json").read_text())
 CURRENT = load_current()
 HISTORY = load_history()
 

@@ -26,8 +26,8 @@ from pydantic import BaseModel, ValidationError
 
 from adapters.errors import ValidationFailed
 from schemas import NAMESPACE, SchemaRegistry, WriterSchema, default_registry
-from streams import cloudevents as ce
-from streams.envelopes import (
+from schemas import cloudevents as ce
+from schemas.envelopes import (
     PAYLOAD_TYPES,
     RESULT_PAYLOAD_TYPES,
     CommandEnvelope,

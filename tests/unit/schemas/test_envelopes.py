@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.domain import Patient
-from streams.envelopes import (
+from schemas.envelopes import (
     PAYLOAD_TYPES,
     CommandEnvelope,
     CommandType,
