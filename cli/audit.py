@@ -138,7 +138,7 @@ def run_audit(
     now: datetime | None = None,
 ) -> int:
     """The audit as the command runs it, as of ``now`` (the clock by default); returns the exit code."""
-    from schemas import default_registry
+    from schemas import default_catalog
     from streams.audit import AuditWindow, build_report, write_archive
     from streams.topics import TopicNames
 
@@ -148,7 +148,7 @@ def run_audit(
         raise typer.BadParameter(str(exc)) from exc
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise typer.BadParameter(f"{out} is not an empty directory: a report goes into a new one")
-    topics, registry = TopicNames(prefix=prefix), default_registry()
+    topics, registry = TopicNames(prefix=prefix), default_catalog()
     found, reading = _read(_connect(bootstrap_servers), topics, window, registry, practice)
     report = build_report(found, window, topics.commands)
     archive = write_archive(

@@ -140,7 +140,7 @@ class ClientTopics:
 
     @classmethod
     def for_prefix(cls, prefix: str = "") -> ClientTopics:
-        # Spelled like topology.TopicNames (a test pins it) without importing the worker's Faust app.
+        # Spelled like streams.topics.TopicNames (a test pins it) without importing the worker's modules.
         return cls(f"{prefix}pms.commands", f"{prefix}pms.results", f"{prefix}pms.errors")
 
 

@@ -1,4 +1,4 @@
-"""The event contract on disk: the current schemas, every released version, and the fingerprint registry.
+"""The event contract on disk: the current schemas, every released version, and the fingerprint catalog.
 
 ``schemas/pms/*.avsc`` hold the current schemas, written by hand with named types shared across files
 (``domain.avsc`` defines the records the envelopes reference). ``schemas/history/v<N>/<Name>.avsc`` hold every
@@ -6,7 +6,7 @@ released writer schema in *standalone* form (each named type defined at its firs
 name after), so a release never changes when ``domain.avsc`` does. The current schemas are release 1 as well.
 
 A writer schema is identified on the wire by its CRC-64-AVRO fingerprint (of its parsing canonical form).
-The registry maps fingerprint -> writer schema for the current schemas and for every release, so a message
+The catalog maps fingerprint -> writer schema for the current schemas and for every release, so a message
 written by any released producer can still be read. The canonical form keeps only what shapes the bytes:
 an enum ``default``, a ``doc`` or an ``evolution`` mark change no fingerprint, so a release that only adds
 them is read and written exactly like the one before, and the current schema (with its defaults) stays the
@@ -29,9 +29,9 @@ __all__ = [
     "NAMESPACE",
     "RETIRED_READERS",
     "TOP_LEVEL",
-    "SchemaRegistry",
+    "SchemaCatalog",
     "WriterSchema",
-    "default_registry",
+    "default_catalog",
     "load_current",
     "load_history",
     "schema_fingerprint",
@@ -125,7 +125,7 @@ def _writer(definition: Schema, version: int | None) -> WriterSchema:
     return WriterSchema(str(parsed["name"]), version, schema_fingerprint(parsed), definition, parsed)
 
 
-class SchemaRegistry:
+class SchemaCatalog:
     """Fingerprint -> writer schema for the current contract and every release; read-only once built."""
 
     def __init__(self, current: Mapping[str, Schema], history: Mapping[int, Mapping[str, Schema]]) -> None:
@@ -165,6 +165,6 @@ class SchemaRegistry:
 
 
 @cache
-def default_registry() -> SchemaRegistry:
+def default_catalog() -> SchemaCatalog:
     """The registry of the installed package's schemas, parsed once per process."""
-    return SchemaRegistry(load_current(), load_history())
+    return SchemaCatalog(load_current(), load_history())

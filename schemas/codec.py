@@ -25,7 +25,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from pydantic import BaseModel, ValidationError
 
 from adapters.errors import ValidationFailed
-from schemas import NAMESPACE, SchemaRegistry, WriterSchema, default_registry
+from schemas import NAMESPACE, SchemaCatalog, WriterSchema, default_catalog
 from schemas import cloudevents as ce
 from schemas.envelopes import (
     PAYLOAD_TYPES,
@@ -113,8 +113,8 @@ class SingleObjectFraming:
     MAGIC = b"\xc3\x01"
     HEADER_SIZE = 10
 
-    def __init__(self, registry: SchemaRegistry) -> None:
-        self._registry = registry
+    def __init__(self, catalog: SchemaCatalog) -> None:
+        self._catalog = catalog
 
     def prefix(self, writer: WriterSchema) -> bytes:
         return self.MAGIC + writer.fingerprint
@@ -124,7 +124,7 @@ class SingleObjectFraming:
             raise FramingError(f"value of {len(value)} bytes is shorter than the single-object header")
         if value[:2] != self.MAGIC:
             raise FramingError(f"not Avro single-object encoding (magic {value[:2].hex()}, expected c301)")
-        writer = self._registry.by_fingerprint(value[2:10])
+        writer = self._catalog.by_fingerprint(value[2:10])
         if writer is None:
             raise FramingError(f"unknown writer schema fingerprint {value[2:10].hex()}")
         return writer, self.HEADER_SIZE
@@ -171,17 +171,17 @@ class Codec:
 
     def __init__(
         self,
-        registry: SchemaRegistry | None = None,
+        catalog: SchemaCatalog | None = None,
         framing: Framing | None = None,
         *,
         source: str = ce.DEFAULT_SOURCE,
         write_release: int | None = None,
     ) -> None:
-        self._registry = registry if registry is not None else default_registry()
-        self._framing = framing if framing is not None else SingleObjectFraming(self._registry)
+        self._catalog = catalog if catalog is not None else default_catalog()
+        self._framing = framing if framing is not None else SingleObjectFraming(self._catalog)
         self._source = source
         names = (_COMMAND, _RESULT, _ERROR)
-        self._current = {name: self._registry.current(name) for name in names}
+        self._current = {name: self._catalog.current(name) for name in names}
         self._writers = {name: self._writer(name, write_release) for name in names}
         self._prefix = {name: self._framing.prefix(writer) for name, writer in self._writers.items()}
 
@@ -189,7 +189,7 @@ class Codec:
         if release is None:
             return self._current[name]
         try:
-            return self._registry.release(release, name)
+            return self._catalog.release(release, name)
         except KeyError:
             raise ValueError(f"no contract release v{release} of {name} to write with") from None
 

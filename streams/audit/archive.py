@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from schemas import SchemaRegistry
+from schemas import SchemaCatalog
 from streams.audit.manifest import build_manifest, file_entry, write_manifest
 from streams.audit.reading import PartitionRange
 from streams.audit.replay import Findings
@@ -57,7 +57,7 @@ def write_archive(
     directory: Path,
     fmt: Format,
     practice: str | None,
-    registry: SchemaRegistry,
+    registry: SchemaCatalog,
     reading: Mapping[str, Any],
 ) -> Archive:
     """Write the report into ``directory``; ``reading`` is how the reading went (events, seconds, cpu

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from fastavro import parse_schema, schemaless_reader
 
-from schemas import SchemaRegistry
+from schemas import SchemaCatalog
 
 __all__ = ["COMMAND_HEAD", "ERROR_HEAD", "RESULT_HEAD", "HeadError", "HeadReader", "truncated"]
 
@@ -43,7 +43,7 @@ class HeadError(ValueError):
 class HeadReader:
     """Reads the ``fields`` of one envelope (``Command``, ``Result`` or ``CommandError``) from a value."""
 
-    def __init__(self, registry: SchemaRegistry, envelope: str, fields: Iterable[str]) -> None:
+    def __init__(self, registry: SchemaCatalog, envelope: str, fields: Iterable[str]) -> None:
         self._registry = registry
         self._envelope = envelope
         self.fields = tuple(fields)

@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from schemas import SchemaRegistry
+from schemas import SchemaCatalog
 from streams.audit.reading import PartitionRange
 
 __all__ = ["MANIFEST", "build_manifest", "file_entry", "tool_version", "verify", "write_manifest"]
@@ -68,7 +68,7 @@ def build_manifest(
     counts: Mapping[str, Any],
     reading: Mapping[str, Any],
     files: Mapping[str, Mapping[str, Any]],
-    registry: SchemaRegistry,
+    registry: SchemaCatalog,
     generated_at: datetime,
 ) -> dict[str, Any]:
     return {

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas import SchemaRegistry
+from schemas import SchemaCatalog
 from schemas import cloudevents as ce
 from schemas.answers import undecodable_event_id
 from streams.audit.classify import AnswerFate, answer_fate
@@ -90,7 +90,7 @@ class Replay:
         reader: RangeReader,
         topics: TopicNames,
         window: AuditWindow,
-        registry: SchemaRegistry,
+        registry: SchemaCatalog,
         practice: str | None = None,
     ) -> None:
         self._reader = reader

@@ -21,7 +21,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 
 from adapters.errors import ErrorCode
-from schemas import default_registry
+from schemas import default_catalog
 from schemas.codec import Codec
 from schemas.envelopes import CommandEnvelope, CommandType, ErrorEnvelope
 from tests.chaos.cast import Cast, Pools, Stage
@@ -288,7 +288,7 @@ def _rewritten(
 ) -> Malformed:
     """A command re-encoded after ``change(record)``: schema-valid Avro that the relay must still refuse."""
     valid = codec.encode_command(_command(stage, kind, payload))
-    writer = default_registry().current("Command")
+    writer = default_catalog().current("Command")
     record = schemaless_reader(io.BytesIO(valid.value[10:]), writer.parsed, None, return_record_name=True)
     label = change(record)
     out = io.BytesIO()

@@ -73,7 +73,7 @@ def test_the_image_install_without_an_engine(tmp_path: Path) -> None:
     schemas = _run(
         venv / "bin" / "python",
         "-c",
-        "import schemas; print(schemas.default_registry().current('Command').parsed['name'])",
+        "import schemas; print(schemas.default_catalog().current('Command').parsed['name'])",
         cwd=tmp_path,
     )
     assert schemas.returncode == 0, schemas.stderr

@@ -388,9 +388,9 @@ def _reverse_range(value: bytes, start: datetime) -> bytes:
 
     from fastavro import schemaless_reader, schemaless_writer
 
-    from schemas import default_registry
+    from schemas import default_catalog
 
-    writer = default_registry().current("Command")
+    writer = default_catalog().current("Command")
     body = io.BytesIO(value[10:])
     record = schemaless_reader(body, writer.parsed, return_record_name=True)
     name, payload = record["payload"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastavro import schemaless_writer
 
-from schemas import SchemaRegistry, WriterSchema, default_registry, load_current, load_history
+from schemas import SchemaCatalog, WriterSchema, default_catalog, load_current, load_history
 from schemas.codec import (
     Codec,
     DecodeError,
@@ -68,7 +68,7 @@ def test_minimal_command_round_trip() -> None:
 def test_value_is_single_object_encoded() -> None:
     value = encode_command(command(CommandType.LIST_LOCATIONS)).value
     assert value[:2] == b"\xc3\x01"
-    assert value[2:10] == default_registry().current("Command").fingerprint
+    assert value[2:10] == default_catalog().current("Command").fingerprint
 
 
 # -- headers and keys ---------------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def _raw_command(mutate: Callable[[dict[str, Any]], None]) -> bytes:
     record = sent.model_dump(exclude={"payload"})
     record["payload"] = ("pms.relay.CreateAppointmentPayload", sent.payload.model_dump())
     mutate(record)
-    writer = default_registry().current("Command")
+    writer = default_catalog().current("Command")
     buffer = io.BytesIO()
     buffer.write(b"\xc3\x01" + writer.fingerprint)
     schemaless_writer(buffer, writer.parsed, record)
@@ -252,7 +252,7 @@ def _older_command_schema() -> dict[str, Any]:
 
 def test_data_from_an_older_release_decodes_with_the_current_reader() -> None:
     history = {**load_history(), 0: {"Command": _older_command_schema()}}
-    registry = SchemaRegistry(load_current(), history)
+    registry = SchemaCatalog(load_current(), history)
     old_writer = next(w for w in registry if w.version == 0)
     sent = command(CommandType.CREATE_APPOINTMENT, requested_by=None)
     appointment = sent.payload.model_dump()["appointment"]
@@ -273,8 +273,8 @@ def test_data_from_an_older_release_decodes_with_the_current_reader() -> None:
 def test_every_released_writer_is_registered(version: int) -> None:
     # A release that changed no byte of a schema (only a doc, a default) shares the earlier release's entry.
     for name, definition in load_history()[version].items():
-        fingerprint = default_registry().release(version, name).fingerprint
-        registered = default_registry().by_fingerprint(fingerprint)
+        fingerprint = default_catalog().release(version, name).fingerprint
+        registered = default_catalog().by_fingerprint(fingerprint)
         assert registered is not None
         assert (registered.short_name, registered.definition["name"]) == (name, definition["name"])
 
@@ -282,7 +282,7 @@ def test_every_released_writer_is_registered(version: int) -> None:
 class _IdFraming:
     """A Confluent-style framing (0x00 + 4-byte id) plugged in without touching the codec."""
 
-    def __init__(self, registry: SchemaRegistry) -> None:
+    def __init__(self, registry: SchemaCatalog) -> None:
         self._ids = {i: writer for i, writer in enumerate(registry, start=1)}
         self._by_fp = {writer.fingerprint: i for i, writer in self._ids.items()}
 
@@ -296,7 +296,7 @@ class _IdFraming:
 
 
 def test_framing_is_pluggable() -> None:
-    codec = Codec(framing=_IdFraming(default_registry()))
+    codec = Codec(framing=_IdFraming(default_catalog()))
     sent = ErrorEnvelope(code="TIMEOUT", retryable=True, message="timed out", failed_at=T0)
     message = codec.encode_error(sent)
     assert message.value[:1] == b"\x00"

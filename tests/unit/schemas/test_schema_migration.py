@@ -16,7 +16,7 @@ import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.read import SchemaResolutionError
 
-from schemas import SchemaRegistry, default_registry, load_current, load_history
+from schemas import SchemaCatalog, default_catalog, load_current, load_history
 from schemas.catalog import schema_fingerprint
 from schemas.codec import Codec, DecodeError
 from schemas.envelopes import CommandType, ResultEnvelope
@@ -26,7 +26,7 @@ HISTORY = load_history()
 V1 = json.loads((Path(__file__).parents[2] / "fixtures" / "schemas" / "v1_messages.json").read_text())
 
 CURRENT = Codec()
-V1_ONLY = Codec(SchemaRegistry(HISTORY[1], {1: HISTORY[1]}))
+V1_ONLY = Codec(SchemaCatalog(HISTORY[1], {1: HISTORY[1]}))
 """A reader built before v2: the v1 schemas and nothing else."""
 
 NEW_KIND = "OPEN_DENTAL"  # a PMS added after v1: no PmsKind symbol names it
@@ -82,7 +82,7 @@ def test_a_v1_only_reader_rejects_every_v2_result_by_its_fingerprint() -> None:
 def test_a_v1_reader_holding_the_v2_schema_fails_only_on_a_new_pms() -> None:
     # A reader that is handed the writer schema (a schema registry) resolves per message: v1's kinds are
     # still written as the enum it knows; a kind written as text is an error for it, on that message only.
-    v2 = default_registry().current("Result").parsed
+    v2 = default_catalog().current("Result").parsed
     v1 = parse_schema(HISTORY[1]["Result"], named_schemas={})
     known = _body(CURRENT.encode_result(result(CommandType.LIST_LOCATIONS)).value)
     assert schemaless_reader(io.BytesIO(known), v2, v1, return_record_name=True)["pms"] == "EAGLESOFT"
@@ -136,7 +136,7 @@ def test_a_reader_of_today_fails_only_the_commands_it_does_not_know() -> None:
     dead-lettered (and redriven once the relay is upgraded)."""
     current = load_current()
     later = _with_delete_patient(current["Command"])
-    reader = Codec(SchemaRegistry(current, {**HISTORY, 99: {**current, "Command": later}}))
+    reader = Codec(SchemaCatalog(current, {**HISTORY, 99: {**current, "Command": later}}))
     writer = parse_schema(later, named_schemas={})
     envelope = command(CommandType.LIST_LOCATIONS).model_dump(exclude={"payload"})
     known = {**envelope, "payload": ("pms.relay.ListLocationsPayload", {})}
@@ -170,8 +170,8 @@ def test_an_enum_default_changes_no_fingerprint_and_the_reader_keeps_it() -> Non
     defaulted = copy.deepcopy(current["Result"])
     status = next(t for t in _named(defaulted) if t["name"].endswith("PatientStatus"))
     status["default"] = "ACTIVE"
-    registry = SchemaRegistry({**current, "Result": defaulted}, HISTORY)
-    assert registry.current("Result").fingerprint == default_registry().current("Result").fingerprint
+    registry = SchemaCatalog({**current, "Result": defaulted}, HISTORY)
+    assert registry.current("Result").fingerprint == default_catalog().current("Result").fingerprint
     reader = registry.current("Result").parsed
     assert next(t for t in _named(reader) if t["name"].endswith("PatientStatus"))["default"] == "ACTIVE"
 

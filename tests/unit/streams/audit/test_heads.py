@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from fastavro import parse_schema, schemaless_writer
 
-from schemas import SchemaRegistry, default_registry, load_current
+from schemas import SchemaCatalog, default_catalog, load_current
 from schemas.catalog import schema_fingerprint
 from schemas.codec import Codec
 from schemas.envelopes import ErrorEnvelope
@@ -26,7 +26,7 @@ def test_a_command_head_is_its_ids_and_times_as_numbers() -> None:
         "smile-nyc", "SearchPatients", {"query": {"last_name": "Quill"}}, issued_at=AT, requested_by="agent-7"
     )
     value = Codec().encode_command(envelope).value
-    head = HeadReader(default_registry(), "Command", COMMAND_HEAD).read(value)
+    head = HeadReader(default_catalog(), "Command", COMMAND_HEAD).read(value)
     assert head == {
         "command_id": str(envelope.command_id),
         "command_type": "SearchPatients",
@@ -39,7 +39,7 @@ def test_a_command_head_is_its_ids_and_times_as_numbers() -> None:
 
 def test_an_error_head_skips_its_message() -> None:
     error = ErrorEnvelope(code="CONFLICT", retryable=False, message="Avery Quill", attempts=2, failed_at=AT)
-    head = HeadReader(default_registry(), "CommandError", ERROR_HEAD).read(Codec().encode_error(error).value)
+    head = HeadReader(default_catalog(), "CommandError", ERROR_HEAD).read(Codec().encode_error(error).value)
     assert "message" not in head
     assert (head["code"], head["attempts"], head["failed_at"], head["command_id"]) == (
         "CONFLICT",
@@ -51,7 +51,7 @@ def test_an_error_head_skips_its_message() -> None:
 
 def test_the_payload_is_never_in_a_head() -> None:
     assert [
-        f["name"] for f in truncated(default_registry().current("Result").definition, RESULT_HEAD)["fields"]
+        f["name"] for f in truncated(default_catalog().current("Result").definition, RESULT_HEAD)["fields"]
     ] == [*RESULT_HEAD]
 
 
@@ -64,7 +64,7 @@ def test_an_older_writer_is_read_in_its_own_field_order() -> None:
         fields["practice_id"],
         *(f for f in older["fields"] if f["name"] not in ("practice_id", "requested_by")),
     ]
-    registry = SchemaRegistry(current, {1: {"Command": older}})
+    registry = SchemaCatalog(current, {1: {"Command": older}})
     parsed = parse_schema(older, named_schemas={})
     body = io.BytesIO()
     record = {
@@ -92,11 +92,11 @@ def test_an_older_writer_is_read_in_its_own_field_order() -> None:
 )
 def test_unreadable_values_say_why(value: bytes | None, reason: str) -> None:
     with pytest.raises(HeadError, match=reason):
-        HeadReader(default_registry(), "Command", COMMAND_HEAD).read(value)
+        HeadReader(default_catalog(), "Command", COMMAND_HEAD).read(value)
 
 
 def test_the_wrong_envelope_or_a_cut_body_is_refused() -> None:
-    registry = default_registry()
+    registry = default_catalog()
     error = ErrorEnvelope(code="CONFLICT", retryable=False, message="m", failed_at=AT)
     value = Codec().encode_error(error).value
     with pytest.raises(HeadError, match="expected a Command, got a CommandError"):
