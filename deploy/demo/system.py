@@ -248,14 +248,18 @@ class DemoSystem:
             "--retry-delays", self._tiers(),
             "--reconcile-grace", "5",
             "--status-interval", f"{self.options.status_interval:g}",
+            "--web-port", str(web_port := free_ports(_HOST, 1)[0]),
         ]  # fmt: skip
         env = {**os.environ, **self.registry.secrets, **self._tracing_env("pms-relay-worker")}
         child = self.children.spawn(f"worker-{index}", args, env)
         self.workers.append(child)
         started = time.monotonic()
         child.wait_until(lambda: WORKER_READY in child.log_text(), timeout=90, what="'Ready' in its log")
+        health = f"http://{_HOST}:{web_port}/health/live"
+        child.wait_until(lambda: _answers_200(health), timeout=30, what=f"UP on {health}")
         self._say(
-            f"worker {index} ready (pid {child.pid}, log {child.log}) in {time.monotonic() - started:.1f}s"
+            f"worker {index} ready (pid {child.pid}, log {child.log}, health {health}) "
+            f"in {time.monotonic() - started:.1f}s"
         )
 
     def _tracing_env(self, service: str) -> dict[str, str]:
@@ -319,3 +323,10 @@ def _prune(root: Path, keep: int) -> None:
     runs = sorted((p for p in root.glob("run-*") if p.is_dir()), key=lambda p: p.name)
     for old in runs[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _answers_200(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
