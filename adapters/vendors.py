@@ -12,14 +12,14 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel
 
-from adapters import dentrix, eaglesoft
+from adapters import dentrix, eaglesoft, opendental
 from adapters.contract import PMSInterface
 from adapters.errors import ConfigurationError
 from adapters.vendor import Vendor
 
 __all__ = ["VENDORS", "VendorName", "connection_model", "make_adapter", "vendor"]
 
-VENDORS: tuple[Vendor[Any], ...] = (dentrix.VENDOR, eaglesoft.VENDOR)
+VENDORS: tuple[Vendor[Any], ...] = (dentrix.VENDOR, eaglesoft.VENDOR, opendental.VENDOR)
 
 _BY_KIND = {v.kind: v for v in VENDORS}
 

@@ -63,7 +63,7 @@ async def test_make_adapter_builds_the_vendors_adapter() -> None:
 def test_vendor_name_accepts_the_listed_names_only() -> None:
     names = TypeAdapter(VendorName)
     assert [names.validate_python(v.name) for v in VENDORS] == [v.name for v in VENDORS]
-    for wrong in ("DENTRIX", "opendental", ""):
+    for wrong in ("DENTRIX", "curve", ""):
         with pytest.raises(ValidationError, match="unknown PMS"):
             names.validate_python(wrong)
 
