@@ -122,7 +122,7 @@ def _run(options: DemoOptions, console: Console, *, faults: bool, keep_running: 
 async def _scenario(system: DemoSystem, reporter: Reporter, faults: bool) -> None:
     from adapters.dentrix.config import DentrixConfig
     from deploy.demo import ScenarioSettings, Target, run_scenario
-    from deploy.demo.registry import DX_PRACTICE, ES_PRACTICE
+    from deploy.demo.registry import DX_PRACTICE, ES_PRACTICE, OD_PRACTICE
 
     assert system.registry is not None
     assert system.watch is not None
@@ -135,6 +135,9 @@ async def _scenario(system: DemoSystem, reporter: Reporter, faults: bool) -> Non
         ),
         eaglesoft=Target(
             ES_PRACTICE, "Eaglesoft", practices[ES_PRACTICE]["time_zone"], system.sandboxes["eaglesoft"]
+        ),
+        opendental=Target(
+            OD_PRACTICE, "Open Dental", practices[OD_PRACTICE]["time_zone"], system.sandboxes["opendental"]
         ),
         faults=faults,
         zipkin_url=system.zipkin_url,

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DX_PRACTICE", "ES_PRACTICE", "DemoRegistry", "demo_registry"]
+__all__ = ["DX_PRACTICE", "ES_PRACTICE", "OD_PRACTICE", "DemoRegistry", "demo_registry"]
 
 DX_PRACTICE = "dx-demo"
 ES_PRACTICE = "es-demo"
+OD_PRACTICE = "od-demo"
 
 # dx-demo tolerates many failures so that one command can run through every retry tier to the dead letters
 # without opening its circuit; es-demo opens after three, so a short burst of 5xx shows the breaker.
@@ -27,10 +28,15 @@ class DemoRegistry:
 
 
 def demo_registry(
-    dentrix_url: str, dentrix: dict[str, Any], eaglesoft_url: str, eaglesoft: dict[str, Any]
+    dentrix_url: str,
+    dentrix: dict[str, Any],
+    eaglesoft_url: str,
+    eaglesoft: dict[str, Any],
+    opendental_url: str | None = None,
+    opendental: dict[str, Any] | None = None,
 ) -> DemoRegistry:
-    """One Dentrix practice (the first organization of the first seeded client) and one Eaglesoft practice
-    (the first seeded practice)."""
+    """One Dentrix practice (the first organization of the first seeded client), one Eaglesoft practice
+    (the first seeded practice) and, given its sandbox, one Open Dental practice (the office with clinics)."""
     client = dentrix["clients"][0]
     org_id = client["organizationIds"][0]
     org = next(o for o in dentrix["organizations"] if o["id"] == org_id)
@@ -66,4 +72,25 @@ def demo_registry(
             "location_time_zones": {str(p["PracticeId"]): p["timeZone"] for p in eaglesoft["practices"]},
         },
     }
-    return DemoRegistry({"practices": {DX_PRACTICE: dx, ES_PRACTICE: es}}, secrets)
+    practices = {DX_PRACTICE: dx, ES_PRACTICE: es}
+    if opendental_url is not None and opendental is not None:
+        practices[OD_PRACTICE] = _opendental(opendental_url, opendental, secrets)
+    return DemoRegistry({"practices": practices}, secrets)
+
+
+def _opendental(url: str, summary: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
+    """The seeded office with clinics, at the real API's pace (its default: one request a second)."""
+    office = summary["offices"][0]
+    secrets["PMS_RELAY_DEMO_OD_DEVELOPER_KEY"] = str(summary["developerKey"])
+    secrets["PMS_RELAY_DEMO_OD_CUSTOMER_KEY"] = str(office["customerKey"])
+    return {
+        "pms": "opendental",
+        "time_zone": office["timeZone"],
+        "connection": {
+            "base_url": url,
+            "developer_key": {"env": "PMS_RELAY_DEMO_OD_DEVELOPER_KEY"},
+            "customer_key": {"env": "PMS_RELAY_DEMO_OD_CUSTOMER_KEY"},
+            "clinic_time_zones": {str(c["ClinicNum"]): c["timeZone"] for c in office["clinics"]},
+            "office_name": office["name"],
+        },
+    }

@@ -1,8 +1,8 @@
 """The receptionist's morning, through :class:`client.relay.PMSRelayClient`, then the same relay under
 faults injected through the sandboxes' admin APIs.
 
-For each practice: find a patient by name and birth date (not found: create them), list locations and
-operatories, book a free slot next week, confirm it, reschedule it. Then, at once: a 503 burst on Dentrix
+For each practice (Dentrix, Eaglesoft, Open Dental): find a patient by name and birth date (not found: create
+them), list locations and operatories, book a free slot next week, confirm it, reschedule it. Then, at once: a 503 burst on Dentrix
 (the command succeeds on a later attempt), sustained 503s on Dentrix (a command runs through every retry tier
 into the dead letters), a deadline shorter than the first retry wait (DEADLINE_EXCEEDED), and sustained
 503s on Eaglesoft (its circuit opens, an alert is published; once the PMS recovers the waiting commands
@@ -83,6 +83,7 @@ class ScenarioSettings:
     topics: TopicNames
     dentrix: Target
     eaglesoft: Target
+    opendental: Target | None = None  # its receptionist flow runs too, at the real API's pace
     faults: bool = True
     in_call_attempts: int = 3  # the adapters' default max_attempts: a burst this long fails one attempt
     answer_timeout: float = 60.0
@@ -117,7 +118,9 @@ async def run_scenario(settings: ScenarioSettings, reporter: Reporter, watch: To
         scenario = _Scenario(client, settings, reporter, watch)
         follower = asyncio.create_task(scenario.follow_watch())
         try:
-            for target in (settings.dentrix, settings.eaglesoft):
+            for target in (settings.dentrix, settings.eaglesoft, settings.opendental):
+                if target is None:
+                    continue
                 reporter.section(f"Receptionist at {target.practice_id} ({target.pms})")
                 await scenario.receptionist(target)
             if settings.faults:

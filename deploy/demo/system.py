@@ -1,4 +1,4 @@
-"""The whole system on this machine, for the demo: a throwaway Kafka, the topics, both sandboxes, the
+"""The whole system on this machine, for the demo: a throwaway Kafka, the topics, the sandboxes, the
 practice registry and the workers, all under one work dir, and all stopped by :meth:`DemoSystem.stop`.
 
 Work dir layout (``~/.cache/pms-relay/demo/run-<time>-<id>/`` by default; the last few runs are kept)::
@@ -33,7 +33,7 @@ from confluent_kafka.admin import AdminClient
 
 from adapters.vendors import VENDORS
 from deploy.demo.children import Child, Children
-from deploy.demo.registry import DX_PRACTICE, ES_PRACTICE, DemoRegistry, demo_registry
+from deploy.demo.registry import DX_PRACTICE, ES_PRACTICE, OD_PRACTICE, DemoRegistry, demo_registry
 from deploy.demo.watch import TopicWatch
 from deploy.local import LocalKafka
 from deploy.local.errors import BrokerFailed
@@ -227,13 +227,16 @@ class DemoSystem:
             self.summaries["dentrix"],
             self.sandboxes["eaglesoft"],
             self.summaries["eaglesoft"],
+            self.sandboxes.get("opendental"),
+            self.summaries.get("opendental"),
         )
         header = (
             "# Written by `pms-relay demo`: secrets are {env: ...} references, set for the workers only.\n"
         )
         self.registry_path.write_text(header + yaml.safe_dump(self.registry.document, sort_keys=False))
         self._say(
-            f"practice registry {self.registry_path}: {DX_PRACTICE} (Dentrix), {ES_PRACTICE} (Eaglesoft)"
+            f"practice registry {self.registry_path}: {DX_PRACTICE} (Dentrix), {ES_PRACTICE} (Eaglesoft), "
+            f"{OD_PRACTICE} (Open Dental)"
         )
 
     def _start_worker(self, index: int) -> None:
@@ -302,7 +305,7 @@ class DemoSystem:
             f"retries {', '.join(self.topics.retries)}; dead letters {self.topics.dead_letters}; "
             f"alerts {self.topics.alerts}",
             f"try:         {send}" + ("" if running else "   (with `pms-relay demo --keep-running`)"),
-            f"             practices: {DX_PRACTICE} (Dentrix), {ES_PRACTICE} (Eaglesoft)",
+            f"             practices: {DX_PRACTICE} (Dentrix), {ES_PRACTICE} (Eaglesoft), {OD_PRACTICE} (Open Dental)",
         ]
         for vendor, url in self.sandboxes.items():
             lines.append(

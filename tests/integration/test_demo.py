@@ -61,7 +61,7 @@ _TRACE_URL = r"(http://127\.0\.0\.1:\d+)/zipkin/traces/([0-9a-f]{32})"
 def _assert_nothing_left(work_root: Path, run_dir: Path) -> None:
     started = json.loads((run_dir / "processes.json").read_text())
     assert {child["name"] for child in started} >= {
-        "sandbox-dentrix", "sandbox-eaglesoft", "worker-0", "zipkin", "dashboard",
+        "sandbox-dentrix", "sandbox-eaglesoft", "sandbox-opendental", "worker-0", "zipkin", "dashboard",
     }  # fmt: skip
     assert [c["name"] for c in started if _alive(c["pid"], c["args"])] == []
     # Workers and the broker carry the work dir in their command lines.
@@ -104,6 +104,8 @@ def test_demo_shows_every_outcome_and_leaves_nothing_behind(work_root: Path) -> 
     registry = (run_dir / "practices.yaml").read_text()
     assert "env: PMS_RELAY_DEMO_DX_CLIENT_SECRET" in registry
     assert "env: PMS_RELAY_DEMO_ES_PASSWORD" in registry
+    assert "env: PMS_RELAY_DEMO_OD_CUSTOMER_KEY" in registry
+    assert "Receptionist at od-demo (Open Dental)" in output
 
 
 @pytest.mark.integration
