@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -96,7 +96,7 @@ class OpenDentalSandbox:
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
-    def load(self, seed: int, anchor: Any) -> None:
+    def load(self, seed: int, anchor: date) -> None:
         """(Re)build every office's database, the keys and the throttle from a seed."""
         self.seed_data: SeedData = build_seed(seed, anchor, version=self.config.version)
         self.databases = {
