@@ -17,7 +17,7 @@ from adapters.domain import Location, Operatory
 from adapters.errors import PMSError, ValidationFailed
 from adapters.http.auth import TokenCache
 from adapters.http.cache import StaticCache
-from adapters.http.client import PMSHttpClient
+from adapters.http.client import PMSHttpClient, pool_limits
 from adapters.http.dialect import HttpDialect
 from adapters.http.paging import Cursor, MalformedPage
 from adapters.http.ratelimit import PracticeRateLimiter
@@ -65,6 +65,7 @@ class HttpAdapter(PMSInterface):
             limiter=PracticeRateLimiter(settings.rate_per_second, settings.max_concurrent),
             retry=retry or RetryPolicy(max_attempts=settings.max_attempts),
             timeout=httpx.Timeout(settings.read_timeout_seconds, connect=settings.connect_timeout_seconds),
+            limits=pool_limits(settings.max_concurrent),
             transport=transport,
             sleep=sleep,
         )

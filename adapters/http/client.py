@@ -31,8 +31,16 @@ from adapters.http.errors import ROUTE_EXTENSION, ErrorMapper, map_response, map
 from adapters.http.paths import path
 from adapters.http.ratelimit import PracticeRateLimiter
 from adapters.http.retry import Jitter, RetryPolicy, equal_jitter, fits_deadline, next_delay, should_retry
+from adapters.http.transport import default_transport
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "PMSHttpClient", "bearer_auth", "retry_listener"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUT",
+    "PMSHttpClient",
+    "bearer_auth",
+    "pool_limits",
+    "retry_listener",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -53,6 +61,15 @@ logging.getLogger("httpx").addFilter(_DropQueryStrings())
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30)
+
+
+def pool_limits(max_concurrent: int) -> httpx.Limits:
+    """A pool of one kept-alive connection per concurrent call: a practice's calls never wait for a
+    connection nor open one per call (a pool smaller than the concurrency churns connections)."""
+    return httpx.Limits(
+        max_connections=max_concurrent, max_keepalive_connections=max_concurrent, keepalive_expiry=30
+    )
+
 
 # A gateway answering 502/504 may already have handed a write to the PMS behind it.
 _GATEWAY_STATUSES = frozenset({502, 504})
@@ -97,7 +114,8 @@ class PMSHttpClient:
     """Pooled, rate-limited, authenticated, retrying HTTP access to one PMS endpoint.
 
     ``path_prefix`` (e.g. ``"/api/v1"``) goes before every route when sent, and never into a route label.
-    Raises only :mod:`adapters.errors` types. ``remaining`` (the caller's deadline budget, default
+    Raises only :mod:`adapters.errors` types. ``transport`` defaults to
+    :func:`adapters.http.transport.default_transport` (aiohttp's pool under httpx's interface). ``remaining`` (the caller's deadline budget, default
     :func:`adapters.deadline.remaining`), ``sleep`` and ``jitter`` are injectable so tests need no real time.
     """
 
@@ -138,7 +156,7 @@ class PMSHttpClient:
             headers=default_headers,
             timeout=timeout,
             limits=limits,
-            transport=transport,
+            transport=transport or default_transport(limits),
             follow_redirects=False,
         )
         self._host = self._http.base_url.host
