@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple, Protocol, cast
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from adapters.errors import ValidationFailed
 from schemas import NAMESPACE, SchemaCatalog, WriterSchema, default_catalog
 from schemas import cloudevents as ce
+from schemas.encoder import UnsupportedSchema, compile_writer
 from schemas.envelopes import (
     PAYLOAD_TYPES,
     RESULT_PAYLOAD_TYPES,
@@ -184,6 +185,7 @@ class Codec:
         self._current = {name: self._catalog.current(name) for name in names}
         self._writers = {name: self._writer(name, write_release) for name in names}
         self._prefix = {name: self._framing.prefix(writer) for name, writer in self._writers.items()}
+        self._encoders = {name: _compiled(writer) for name, writer in self._writers.items()}
 
     def _writer(self, name: str, release: int | None) -> WriterSchema:
         if release is None:
@@ -195,15 +197,17 @@ class Codec:
 
     # -- encoding ------------------------------------------------------------------------------------------
 
-    def _body(self, name: str, record: Mapping[str, Any]) -> bytes:
-        buffer = io.BytesIO()
-        buffer.write(self._prefix[name])
-        writer = self._writers[name]
+    def _body(self, name: str, envelope: BaseModel) -> bytes:
+        writer, encode = self._writers[name], self._encoders[name]
         try:
-            schemaless_writer(buffer, writer.parsed, record)
+            if encode is not None:
+                return self._prefix[name] + encode(envelope)
+            buffer = io.BytesIO()
+            buffer.write(self._prefix[name])
+            schemaless_writer(buffer, writer.parsed, _record(envelope))
+            return buffer.getvalue()
         except ValueError as exc:  # a value the writer schema cannot name (a pinned release, an old enum)
             raise ValueError(f"{name} cannot be written with {writer.name} v{writer.version}") from exc
-        return buffer.getvalue()
 
     def encode_command(
         self,
@@ -212,8 +216,6 @@ class Codec:
         source: str | None = None,
         passthrough_headers: Iterable[tuple[str, bytes | None]] = (),
     ) -> EncodedMessage:
-        record = command.model_dump(exclude={"payload"})
-        record["payload"] = (_record_name(command.payload), _avro_value(command.payload))
         headers = ce.build_headers(
             event_id=str(command.command_id),
             source=source or self._source,
@@ -221,7 +223,7 @@ class Codec:
             time=command.issued_at,
             passthrough=passthrough_headers,
         )
-        return EncodedMessage(command.practice_id.encode(), self._body(_COMMAND, record), headers)
+        return EncodedMessage(command.practice_id.encode(), self._body(_COMMAND, command), headers)
 
     def encode_result(
         self,
@@ -230,8 +232,6 @@ class Codec:
         passthrough_headers: Iterable[tuple[str, bytes | None]] = (),
         event_id: str | None = None,
     ) -> EncodedMessage:
-        record = result.model_dump(exclude={"payload"})
-        record["payload"] = (_record_name(result.payload), _avro_value(result.payload))
         headers = ce.build_headers(
             event_id=event_id or str(uuid.uuid4()),
             source=self._source,
@@ -240,7 +240,7 @@ class Codec:
             correlation_id=str(result.command_id),
             passthrough=passthrough_headers,
         )
-        return EncodedMessage(result.practice_id.encode(), self._body(_RESULT, record), headers)
+        return EncodedMessage(result.practice_id.encode(), self._body(_RESULT, result), headers)
 
     def encode_error(
         self,
@@ -258,7 +258,7 @@ class Codec:
             passthrough=passthrough_headers,
         )
         key = error.practice_id.encode() if error.practice_id is not None else None
-        return EncodedMessage(key, self._body(_ERROR, error.model_dump()), headers)
+        return EncodedMessage(key, self._body(_ERROR, error), headers)
 
     # -- decoding ------------------------------------------------------------------------------------------
 
@@ -344,8 +344,21 @@ class Codec:
         return cast(dict[str, Any], record)
 
 
-def _avro_value(model: BaseModel) -> Any:
-    return _lists(model.model_dump())
+def _compiled(writer: WriterSchema) -> Callable[[BaseModel], bytes] | None:
+    """The writer schema's compiled encoder (:mod:`schemas.encoder`); None keeps fastavro's writer."""
+    try:
+        return compile_writer(writer.parsed)
+    except UnsupportedSchema:
+        return None
+
+
+def _record(envelope: BaseModel) -> dict[str, Any]:
+    """The envelope as fastavro writes it: a dict, the payload in tuple notation (its record's name)."""
+    record = _lists(envelope.model_dump(exclude={"payload"}))
+    payload = getattr(envelope, "payload", None)
+    if payload is not None:
+        record["payload"] = (_record_name(payload), _lists(payload.model_dump()))
+    return cast(dict[str, Any], record)
 
 
 def _lists(value: Any) -> Any:
