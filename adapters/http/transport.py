@@ -76,11 +76,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         if self._slots is None:
             return await self._exchange(request, timeouts)
-        try:
-            async with asyncio.timeout(timeouts.get("pool")):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("no connection available in the pool in time") from None
+        if self._slots.locked():  # wait, bounded; a free slot is taken at once, with no timer to arm
+            try:
+                async with asyncio.timeout(timeouts.get("pool")):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise httpx.PoolTimeout("no connection available in the pool in time") from None
+        else:
+            await self._slots.acquire()
         try:
             return await self._exchange(request, timeouts)
         finally:
