@@ -28,7 +28,7 @@ from adapters import deadline
 from adapters.errors import PMSError, PMSTimeout
 from adapters.http.auth import TokenCache
 from adapters.http.errors import ROUTE_EXTENSION, ErrorMapper, map_response, map_transport_errors
-from adapters.http.paths import path
+from adapters.http.paths import path, request_url
 from adapters.http.ratelimit import PracticeRateLimiter
 from adapters.http.retry import Jitter, RetryPolicy, equal_jitter, fits_deadline, next_delay, should_retry
 from adapters.http.transport import default_transport
@@ -270,8 +270,7 @@ class PMSHttpClient:
         headers = {**call.headers, **self._auth_header(token)} if token is not None else dict(call.headers)
         request = self._http.build_request(
             call.method,
-            call.path,
-            params=call.params,
+            request_url(self._http.base_url, call.path, call.params),
             json=call.json,
             data=call.data,
             headers=headers,

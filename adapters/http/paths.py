@@ -11,12 +11,16 @@ The template itself is the route label of spans, logs and messages, so it never 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from string import Formatter
+from typing import Any
 from urllib.parse import quote
+
+import httpx
 
 from adapters.errors import ValidationFailed
 
-__all__ = ["path"]
+__all__ = ["path", "request_url"]
 
 
 def path(template: str, **params: str) -> str:
@@ -40,3 +44,12 @@ def _segment(name: str, value: str) -> str:
     if not quoted.strip("."):
         return "%2E" * len(quoted)
     return quoted
+
+
+def request_url(base: httpx.URL, sent: str, params: Mapping[str, Any] | None) -> httpx.URL:
+    """The URL httpx builds from a client's ``base`` (ending in ``/``), a path and query parameters, parsed
+    once: ``build_request(path, params=...)`` parses it three times (the path, the join, the query), each
+    parse a character-by-character pass, about a sixth of a request's CPU."""
+    raw = base.raw_path + sent.lstrip("/").encode("ascii")
+    query = str(httpx.QueryParams(params)) if params is not None else ""
+    return base.copy_with(raw_path=raw + b"?" + query.encode("ascii") if query else raw)

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from adapters.errors import ValidationFailed
-from adapters.http.paths import path
+from adapters.http.paths import path, request_url
 
 FILLED = [
     ("42", "42"),
@@ -79,3 +79,28 @@ def test_a_template_that_does_not_fit_its_parameters_is_a_programming_error(
 ) -> None:
     with pytest.raises(ValueError, match=r"^route /patients"):
         path(template, **params)
+
+
+QUERIES = [
+    None,
+    {},
+    {"filter": ""},
+    {"filter": "lastName==O'Brien;dob>=1980-02-29", "pageSize": 500},
+    {"q": "a/b c&d=e?f#g", "empty": "", "none": None, "flag": True, "n": 0},
+    {"name": "Zoë \U0001d518", "pct": "100%", "plus": "a+b", "tilde": "~"},
+    {"PatNums": ["1", "2"], "Offset": 100},
+]
+
+
+@pytest.mark.parametrize("base", ["http://pms.test", "https://pms.test:8443/api/v1/", "http://127.0.0.1:9"])
+@pytest.mark.parametrize("params", QUERIES)
+@pytest.mark.parametrize("value", [value for value, _ in FILLED])
+def test_the_url_parsed_once_is_the_one_httpx_builds(
+    base: str, params: dict[str, object] | None, value: str
+) -> None:
+    client = httpx.Client(base_url=base)
+    sent = path("/patients/{id}", id=value)
+    built = client.build_request("GET", sent, params=params).url
+    once = request_url(client.base_url, sent, params)
+    assert once == built
+    assert (str(once), once.raw_path) == (str(built), built.raw_path)
