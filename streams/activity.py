@@ -70,6 +70,7 @@ class PracticeActivity:
     window_60m: Window
     latency_p50: float | None  # seconds, over the last 5 minutes of PMS calls
     latency_p95: float | None
+    circuit_since: float | None = None  # epoch seconds: its first open since the circuit last closed
 
 
 class _Minutes:
@@ -128,6 +129,9 @@ class Activity:
         self._clock = clock
         self._practices: dict[str, _Practice] = {}
         self._changed: set[str] = set()
+        # The alerting service times "open for N minutes" from here: open <-> half-open flaps keep the first
+        # open, only closing resets it (pybreaker's opened_at moves on every re-open).
+        self._open_since: dict[str, float] = {}
         self.commands_in = 0  # messages of the commands topic handled (retry copies are not new commands)
         self.answers_out = 0  # results and errors sent (replays included)
         self.dead_letters_written = 0
@@ -145,6 +149,7 @@ class Activity:
             window_60m=entry.minutes.window(now, 60),
             latency_p50=percentile(recent, 50),
             latency_p95=percentile(recent, 95),
+            circuit_since=self._open_since.get(practice_id),
         )
 
     def last_successes(self) -> Iterator[tuple[str, float]]:
@@ -197,6 +202,12 @@ class Activity:
 
     def circuit_changed(self, transition: Transition) -> None:
         self._changed.add(transition.practice_id)
+        if transition.new == "closed":
+            self._open_since.pop(transition.practice_id, None)
+        elif transition.old == "closed":  # a new outage (and a practice that left and came back starts over)
+            self._open_since[transition.practice_id] = transition.at.timestamp()
+        else:
+            self._open_since.setdefault(transition.practice_id, transition.at.timestamp())
 
     def sending(self, topic: str, received: Received | None) -> AbstractContextManager[None]:
         return _QUIET

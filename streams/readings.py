@@ -40,6 +40,7 @@ class PracticeReading:
     slots_in_use: int
     slots: int
     backlog: int
+    opened_at: float | None = None  # epoch seconds of the circuit's latest open (the circuits table's)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class Readings:
             slots_in_use=self._scheduler.slots_in_use(practice.practice_id),
             slots=practice.max_concurrent,
             backlog=self._scheduler.backlog(practice.practice_id),
+            opened_at=storage.opened_at.timestamp() if storage.opened_at is not None else None,
         )
 
     def practices(self) -> list[PracticeReading]:

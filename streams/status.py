@@ -159,6 +159,7 @@ def practice_record(
         "pms": reading.pms,
         "worker_id": worker_id,
         "circuit": reading.circuit,
+        "circuit_since": _circuit_since(reading, activity),
         "failures": reading.failures,
         "parked_until": _at(reading.parked_until),
         "last_success_at": _at(activity.last_success_at),
@@ -179,6 +180,14 @@ def practice_record(
         "backlog": reading.backlog,
         "updated_at": _at(now),
     }
+
+
+def _circuit_since(reading: PracticeReading, activity: PracticeActivity) -> str | None:
+    """When the circuit last left closed. This worker saw the transition, or (the practice moved here while
+    open) the circuits table's latest open, which a flap may have moved later."""
+    if reading.circuit == "closed":
+        return None
+    return _at(activity.circuit_since if activity.circuit_since is not None else reading.opened_at)
 
 
 class StatusPublisher:

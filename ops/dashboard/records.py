@@ -82,6 +82,7 @@ class PracticeStatus(_Record):
     pms: str
     worker_id: str
     circuit: Literal["closed", "open", "half-open"]
+    circuit_since: datetime | None = None  # first open after it was last closed (older workers omit it)
     failures: int = 0
     parked_until: datetime | None = None
     last_success_at: datetime | None = None

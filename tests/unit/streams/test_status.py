@@ -36,8 +36,8 @@ WORKER_KEYS = {
     "answers_out", "in_flight", "max_in_flight", "retry_tiers", "dead_letters_written",
 }  # fmt: skip
 PRACTICE_KEYS = {
-    "practice_id", "pms", "worker_id", "circuit", "failures", "parked_until", "last_success_at", "last_error",
-    "recent_failures", "window_5m", "window_60m", "pms_latency_ms", "slots_in_use", "slots", "backlog",
+    "practice_id", "pms", "worker_id", "circuit", "circuit_since", "failures", "parked_until", "last_success_at",
+    "last_error", "recent_failures", "window_5m", "window_60m", "pms_latency_ms", "slots_in_use", "slots", "backlog",
     "updated_at",
 }  # fmt: skip
 RUNNING = AppState(True, True, False, False, True, (0,), False, False)
