@@ -87,6 +87,11 @@ class TopicNames:
         """Compacted: the latest status of each worker and practice (``streams/status.py``)."""
         return f"{self.prefix}pms.status"
 
+    @property
+    def alert_notices(self) -> str:
+        """Compacted, one partition: what the alerting service sent, by dedup key (``ops/alerts/notices.py``)."""
+        return f"{self.prefix}pms.alert-notices"
+
     def changelog(self, app_id: str, table: str) -> str:
         """Faust's name for a table's changelog topic (the prefix is not applied: Faust owns the name)."""
         return f"{app_id}-{table}-changelog"
@@ -194,7 +199,7 @@ def min_insync_replicas(replication_factor: int) -> int | None:
 
 def topic_specs(settings: TopicSettings) -> tuple[TopicSpec, ...]:
     """Every topic pms-relay uses under ``settings``: the contract's, the retry tiers, the dead letters, the
-    alerts, and the worker's table changelogs. Retry tiers and changelogs must have the partition count of
+    alerts, the alerting service's notices, and the worker's table changelogs. Retry tiers and changelogs must have the partition count of
     pms.commands: a command's copies and its table entries live in the partition its practice hashes to."""
     names = settings.names
     durability = {}
@@ -215,6 +220,8 @@ def topic_specs(settings: TopicSettings) -> tuple[TopicSpec, ...]:
         spec(names.dead_letters, commands),
         spec(names.alerts, settings.error_partitions),
         spec(names.status, settings.status_partitions, {**compacted, **_STATUS_SEGMENTS}),
+        # One partition: its single assignee in the alerting service's group is the leader that sends.
+        spec(names.alert_notices, 1, {**compacted, **_STATUS_SEGMENTS}),
         *(spec(names.changelog(settings.app_id, t), commands, compacted) for t in TABLES),
     )
 

@@ -89,11 +89,14 @@ def test_default_specs_are_the_contract_topics() -> None:
         ("pms.commands.dlt", 6),
         ("pms.alerts", 6),
         ("pms.status", 3),
+        ("pms.alert-notices", 1),
         ("pms-relay-inbox-changelog", 6),
         ("pms-relay-subjects-changelog", 6),
         ("pms-relay-circuits-changelog", 6),
     ]
-    compacted = [s for s in specs if s.name.endswith("-changelog") or s.name == "pms.status"]
+    compacted = [
+        s for s in specs if s.name.endswith("-changelog") or s.name in ("pms.status", "pms.alert-notices")
+    ]
     kept = [s for s in specs if s not in compacted]
     assert {s.config["retention.ms"] for s in kept} == {str(30 * DAY)}
     assert {s.config["cleanup.policy"] for s in compacted} == {"compact"}
