@@ -29,6 +29,7 @@ _GROUPS = {
     "dashboard": "cli.dashboard",
     "zipkin": "cli.zipkin",
     "audit": "cli.audit",
+    "alerts": "cli.alerts",
 }
 
 for _name, _module in _GROUPS.items():
