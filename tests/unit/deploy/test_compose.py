@@ -68,6 +68,7 @@ def test_the_demo_system() -> None:
     assert commands["eaglesoft-sandbox"] == ["sandbox", "eaglesoft"]
     assert commands["topics"] == ["topics", "create"]
     assert commands["dashboard"] == ["dashboard", "--host"]
+    assert commands["alerts"] == ["alerts", "run"]
     assert services["worker"]["depends_on"]["topics"]["condition"] == "service_completed_successfully"
 
 
@@ -109,6 +110,17 @@ def test_the_cli_check_rejects_a_command_that_does_not_exist() -> None:
 def _interpolate(text: str) -> str:
     """Compose's ``${VAR:-default}``, with the default."""
     return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text)
+
+
+def test_the_alerts_service_reads_a_valid_alerts_file() -> None:
+    from ops.alerts.settings import load_settings
+
+    service = compose()["services"]["alerts"]
+    (mount,) = service["configs"]
+    command = service["command"]
+    assert command[command.index("--config") + 1] == mount["target"]
+    source = compose()["configs"][mount["source"]]["file"]
+    load_settings(COMPOSE.parent / source)  # raises, naming the setting, when the file is wrong
 
 
 def test_the_registry_file_is_the_one_the_workers_mount() -> None:
