@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,6 +25,7 @@ from adapters.http.client import PMSHttpClient, pool_limits
 from adapters.http.errors import map_transport_errors
 from adapters.http.paths import path
 from adapters.http.transport import AiohttpTransport
+from deploy.local.tls import make_tls_files
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(30)]
 
@@ -282,3 +285,42 @@ async def test_the_pool_keeps_one_connection_per_concurrent_call(
             await asyncio.gather(*(client.request("GET", "/patients") for _ in range(4)))
     assert len(server.heads) == 20
     assert server.connections == 4  # opened once, kept alive, reused: no churn
+
+
+def _server_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A TLS server context for 127.0.0.1 signed by a throwaway CA, and that CA's file."""
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, pkcs12
+
+    files = make_tls_files(directory)
+    key, cert, chain = pkcs12.load_key_and_certificates(
+        files.broker_keystore.read_bytes(), files.broker_keystore_password.encode()
+    )
+    assert key is not None
+    assert cert is not None
+    pem = directory / "server.pem"
+    pem.write_bytes(
+        key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        + b"".join(c.public_bytes(Encoding.PEM) for c in [cert, *chain])
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(pem)
+    return context, files.ca
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_tls_is_verified_as_httpx_verifies(
+    transport: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context, ca = _server_tls(tmp_path)
+    server = Server("")
+    listening = await asyncio.start_server(_behaviour("ok", server), "127.0.0.1", 0, ssl=context)
+    url = f"https://127.0.0.1:{listening.sockets[0].getsockname()[1]}"
+    try:
+        async with _client(transport, url) as client:  # the usual trust store: an unknown CA is refused
+            with pytest.raises(httpx.ConnectError):
+                await client.get("/x")
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # httpx's own way to trust another CA
+        async with _client(transport, url) as client:
+            assert (await client.get("/x")).status_code == 200
+    finally:
+        listening.close()
