@@ -37,7 +37,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from schemas.codec import Codec
 from streams import health
 from streams.activity import Activity
-from streams.adapter_pool import AdapterPool
+from streams.adapter_pool import AdapterFactory, AdapterPool, vendor_adapter
 from streams.alerts import CircuitAlerts
 from streams.circuit import CircuitBoard
 from streams.commits import CommitLedger, LedgerConsumer, LedgerTransport
@@ -116,8 +116,10 @@ def build(
     codec: Codec | None = None,
     observer: Observer | None = None,
     meter_provider: MeterProvider | None = None,
+    adapter_factory: AdapterFactory = vendor_adapter,
 ) -> Topology:
-    """Wire the app: topics, tables, the pipeline and the agents that feed it."""
+    """Wire the app: topics, tables, the pipeline and the agents that feed it (``adapter_factory``: each
+    practice's adapter, its vendor's by default)."""
     names = settings.topics
     codec = codec or Codec()
     app = _faust_app(settings)
@@ -152,7 +154,7 @@ def build(
     inbox, subjects, circuits = table("inbox"), table("subjects"), table("circuits")
 
     outbox = FaustOutbox(app)
-    adapters = AdapterPool()
+    adapters = AdapterPool(adapter_factory)
     board = CircuitBoard(circuits, notify=CircuitAlerts(outbox, names.alerts, observer))
     pipeline = Pipeline(
         settings=PipelineSettings(
