@@ -1,11 +1,11 @@
-"""CPU time of a process from ``/proc/<pid>/stat`` (Linux; psutil is not a dependency)."""
+"""CPU time and resident memory of a process from ``/proc/<pid>/`` (Linux; psutil is not a dependency)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-__all__ = ["cpu_seconds", "parse_stat"]
+__all__ = ["cpu_seconds", "parse_rss", "parse_stat", "rss_bytes"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -22,5 +22,24 @@ def cpu_seconds(pid: int) -> float | None:
     """CPU seconds used so far by ``pid``; None when it is gone or /proc is not there."""
     try:
         return parse_stat(Path(f"/proc/{pid}/stat").read_text())
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def parse_rss(text: str) -> int:
+    """Resident bytes (``VmRSS``) from the text of ``/proc/<pid>/status``."""
+    for line in text.splitlines():
+        if line.startswith("VmRSS:"):
+            value, unit = line.split()[1:3]
+            if unit != "kB":
+                raise ValueError(f"VmRSS in {unit}")
+            return int(value) * 1024
+    raise ValueError("no VmRSS line")
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident memory of ``pid`` now; None when it is gone or /proc is not there."""
+    try:
+        return parse_rss(Path(f"/proc/{pid}/status").read_text())
     except (OSError, ValueError, IndexError):
         return None

@@ -45,6 +45,9 @@ class Rig:
     log_level: str = "info"
     profile: bool = False  # run workers under pyinstrument (a session file in workdir, written at stop)
     worker_args: tuple[str, ...] = ()  # more `pms-relay worker` options, e.g. ("--practice-backlog", "64")
+    # The worker's command line after the interpreter: the real worker, or the bench's instant-PMS worker
+    # (``("-m", "deploy.bench.instant_worker")``, same options).
+    entry: tuple[str, ...] = ("-m", "cli", "worker")
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -64,7 +67,9 @@ class Rig:
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
-    def start(self, workers: int) -> Rig:
+    def start(self, workers: int, *, bare: bool = False) -> Rig:
+        """Topics, the collector, then ``workers`` workers (``bare``: the bare Faust agent instead, which
+        forwards the commands topic to the results topic)."""
         settings = TopicSettings(
             prefix=self.topics.prefix,
             command_partitions=self.partitions,
@@ -79,7 +84,7 @@ class Rig:
         self._collector.start()
         wait_until(self._assigned.is_set, timeout=30, what="the collector's assignment")
         for _ in range(workers):
-            self._start_worker()
+            self._start_worker(self._bare_args() if bare else self._worker_args())
         return self
 
     def stop(self) -> None:
@@ -98,14 +103,9 @@ class Rig:
     def worker_pids(self) -> list[int]:
         return [worker.pid for worker in self._workers]
 
-    def _start_worker(self) -> None:
-        index = len(self._workers)
-        log_path = self.workdir / f"worker-{index}.log"
-        # A session file: ``pyinstrument --load FILE -r text --show-all`` renders it with every frame.
-        session = str(self.workdir / f"worker-{index}.pyisession")
-        profiler = ["-m", "pyinstrument", "-r", "session", "-o", session]
-        args = [
-            sys.executable, *(profiler if self.profile else []), "-m", "cli", "worker",
+    def _worker_args(self) -> list[str]:
+        return [
+            *self.entry,
             "--config", str(self.workdir / "practices.yaml"),
             "--bootstrap-servers", self.bootstrap,
             "--prefix", self.topics.prefix,
@@ -115,6 +115,25 @@ class Rig:
             "--log-level", self.log_level,
             *self.worker_args,
         ]  # fmt: skip
+
+    def _bare_args(self) -> list[str]:
+        return [
+            "-m", "deploy.bench.bare_agent",
+            "--bootstrap-servers", self.bootstrap,
+            "--source", self.topics.commands,
+            "--sink", self.topics.results,
+            "--app-id", self.app_id,
+            "--partitions", str(self.partitions),
+            "--log-level", self.log_level,
+        ]  # fmt: skip
+
+    def _start_worker(self, command: list[str]) -> None:
+        index = len(self._workers)
+        log_path = self.workdir / f"worker-{index}.log"
+        # A session file: ``pyinstrument --load FILE -r text --show-all`` renders it with every frame.
+        session = str(self.workdir / f"worker-{index}.pyisession")
+        profiler = ["-m", "pyinstrument", "-r", "session", "-o", session]
+        args = [sys.executable, *(profiler if self.profile else []), *command]
         env = {**os.environ, **self.env, "OTEL_TRACES_EXPORTER": "none"}
         with log_path.open("wb") as log:
             self._workers.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env))
@@ -192,9 +211,13 @@ class Rig:
         consumer.subscribe(topics, on_assign=lambda *_: self._assigned.set())
         try:
             while not self._stop.is_set():
-                batch = consumer.consume(num_messages=500, timeout=0.05)
+                # Stamped as soon as the first message is handed over (poll returns at once), then whatever
+                # came with it is drained without waiting: the collector adds no batching delay of its own.
+                first = consumer.poll(0.1)
+                if first is None:
+                    continue
                 now = time.monotonic()
-                for message in batch:
+                for message in [first, *consumer.consume(num_messages=1000, timeout=0)]:
                     if message.error() is None:
                         self._record(message, now)
         finally:

@@ -6,7 +6,16 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["CaseResult", "Latencies", "cpu_per_command_ms", "percentile", "render_table", "summarize"]
+__all__ = [
+    "CaseResult",
+    "Latencies",
+    "cpu_per_command_ms",
+    "median",
+    "percentile",
+    "render_table",
+    "spread",
+    "summarize",
+]
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:
@@ -142,3 +151,20 @@ def render_table(results: Sequence[CaseResult]) -> str:
         return "  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
 
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)])
+
+
+def median(values: Sequence[float]) -> float:
+    """The median (the mean of the middle two for an even count); NaN when empty."""
+    ordered = sorted(v for v in values if not math.isnan(v))
+    if not ordered:
+        return math.nan
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def spread(values: Sequence[float], fmt: str = "{:.0f}") -> str:
+    """``min-max`` of ``values``, for a figure's conditions."""
+    kept = [v for v in values if not math.isnan(v)]
+    if not kept:
+        return "-"
+    return f"{fmt.format(min(kept))}-{fmt.format(max(kept))}"
