@@ -41,7 +41,12 @@ class TableStorage(pybreaker.CircuitBreakerStorage):
         return dict(value) if value else {"state": pybreaker.STATE_CLOSED, "counter": 0, "successes": 0}
 
     def _update(self, **changes: Any) -> None:
-        self._table[self._key] = {**self._entry(), **changes}
+        entry = self._entry()
+        updated = {**entry, **changes}
+        # pybreaker resets the failure counter after every success, mostly one that is 0 already: writing
+        # that would send a changelog record per command for nothing.
+        if updated != entry:
+            self._table[self._key] = updated
 
     @property
     def state(self) -> str:

@@ -50,6 +50,30 @@ def test_every_change_is_a_reassignment_of_a_new_value() -> None:
     assert table[KEY] == {"state": "open", "counter": 2, "successes": 0, "parked_until": 123.0}
 
 
+def test_a_change_to_what_is_already_there_writes_nothing() -> None:
+    table = RecordingTable()
+    storage = TableStorage(table, KEY)
+    storage.reset_counter()  # what pybreaker does after every success of a closed circuit
+    storage.state = "closed"
+    assert table.assignments == 0
+    storage.increment_counter()
+    storage.reset_counter()
+    storage.reset_counter()
+    assert table.assignments == 2
+
+
+async def test_successful_calls_of_a_closed_circuit_leave_the_table_alone() -> None:
+    table = RecordingTable()
+    board = CircuitBoard(table)
+
+    async def ok() -> str:
+        return "ok"
+
+    for _ in range(3):
+        assert await board.call("p1", "DENTRIX", SETTINGS, ok) == "ok"
+    assert table.assignments == 0
+
+
 def test_opened_at_round_trips_as_epoch_seconds(clock: FakeClock) -> None:
     from datetime import UTC, datetime
 
