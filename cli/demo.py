@@ -111,7 +111,7 @@ def _run(options: DemoOptions, console: Console, *, faults: bool, keep_running: 
             tracing.shutdown()  # the demo's last spans, before Zipkin stops
         if system is not None:
             with _signals_ignored():
-                console.print("  stopping workers, sandboxes and Kafka…")
+                console.print("  stopping the alerts service, workers, sandboxes and Kafka…")
                 killed = system.stop()
                 if killed:
                     console.print(f"  [yellow]had to kill:[/] {', '.join(killed)}")
@@ -143,7 +143,7 @@ async def _scenario(system: DemoSystem, reporter: Reporter, faults: bool) -> Non
         zipkin_url=system.zipkin_url,
         in_call_attempts=int(DentrixConfig.model_fields["max_attempts"].default),  # the burst hits Dentrix
     )
-    await run_scenario(settings, reporter, system.watch)
+    await run_scenario(settings, reporter, system.watch, system.hook)
 
 
 def _quiet_librdkafka() -> None:

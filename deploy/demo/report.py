@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from deploy.demo.hook import HookAlert
 from deploy.demo.watch import Alert, DeadLetter
 
 __all__ = ["CHECKS", "Reporter", "Step"]
@@ -21,6 +22,7 @@ CHECKS = {
     "result": "results (receptionist flow, every PMS)",
     "retry": "retry: succeeded with attempts > 1",
     "circuit": "circuit open alert, then recovered",
+    "circuit_alert": "circuit alert fired and resolved",
     "dead_letter": "dead letter: error event + DLT copy",
     "deadline": "DEADLINE_EXCEEDED",
 }
@@ -98,6 +100,15 @@ class Reporter:
             f"  [magenta]⚡ alert[/] circuit of {alert.practice_id}: {alert.old} → [bold]{alert.new}[/] "
             f"(failures={alert.failures}, at {alert.at})",
             highlight=False,
+        )
+        self._refresh()
+
+    def webhook(self, alert: HookAlert) -> None:
+        """An alert the alerts service posted to the demo's receiver: its dedup key and status only."""
+        self.tally[f"webhook {alert.status}"] += 1
+        colour = "magenta" if alert.status == "firing" else "green"
+        self.console.print(
+            f"  [{colour}]✉ webhook[/] {alert.status}: {alert.dedup_key}", highlight=False, soft_wrap=True
         )
         self._refresh()
 

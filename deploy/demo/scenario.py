@@ -6,7 +6,8 @@ them), list locations and operatories, book a free slot next week, confirm it, r
 (the command succeeds on a later attempt), sustained 503s on Dentrix (a command runs through every retry tier
 into the dead letters), a deadline shorter than the first retry wait (DEADLINE_EXCEEDED), and sustained
 503s on Eaglesoft (its circuit opens, an alert is published; once the PMS recovers the waiting commands
-succeed).
+succeed). The alerts service posts a ``circuit_open`` alert for it to the demo's webhook receiver, and its
+resolution once the circuit has closed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from adapters.domain import (
     PhoneType,
 )
 from client.relay import CommandFailed, PMSRelayClient, ReplyTimeout, build_command
+from deploy.demo.hook import AlertHook
 from deploy.demo.report import Reporter, Step
 from deploy.demo.slots import free_slots, next_week
 from deploy.demo.watch import TopicWatch
@@ -108,14 +110,16 @@ class _StepFailed(Exception):
     """A step the rest of a flow depends on did not give what it needs (already reported)."""
 
 
-async def run_scenario(settings: ScenarioSettings, reporter: Reporter, watch: TopicWatch) -> None:
+async def run_scenario(
+    settings: ScenarioSettings, reporter: Reporter, watch: TopicWatch, hook: AlertHook | None = None
+) -> None:
     async with PMSRelayClient(
         settings.bootstrap_servers,
         prefix=settings.topics.prefix,
         client_id="pms-relay-demo",
         timeout=settings.answer_timeout,
     ) as client:
-        scenario = _Scenario(client, settings, reporter, watch)
+        scenario = _Scenario(client, settings, reporter, watch, hook)
         follower = asyncio.create_task(scenario.follow_watch())
         try:
             for target in (settings.dentrix, settings.eaglesoft, settings.opendental):
@@ -134,12 +138,19 @@ async def run_scenario(settings: ScenarioSettings, reporter: Reporter, watch: To
 
 class _Scenario:
     def __init__(
-        self, client: PMSRelayClient, settings: ScenarioSettings, reporter: Reporter, watch: TopicWatch
+        self,
+        client: PMSRelayClient,
+        settings: ScenarioSettings,
+        reporter: Reporter,
+        watch: TopicWatch,
+        hook: AlertHook | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         self.reporter = reporter
         self.watch = watch
+        self.hook = hook
+        self._shown_hook = 0
         self.locations: dict[str, Location] = {}
         self._shown_alerts = 0
         self._shown_letters = 0
@@ -406,6 +417,20 @@ class _Scenario:
         outcomes = await calls
         closed = await _wait_for(lambda: self._circuit_went(practice, "closed"), within=10)
         self.reporter.check("circuit", opened and closed and all(o.ok for o in outcomes))
+        if self.hook is not None:
+            await self._circuit_alert(practice)
+
+    async def _circuit_alert(self, practice: str) -> None:
+        """The alerts service's view of the same circuit, on the demo's webhook receiver. It reads the workers'
+        status records (every ``--status-interval``), so the resolution comes a few seconds after "closed";
+        meanwhile the dead-lettered command is still going through its retry tiers, so the demo waits no longer."""
+        assert self.hook is not None
+        hook = self.hook
+        done = await _wait_for(lambda: hook.fired_and_resolved("circuit_open", practice), within=20)
+        self.flush_watch()
+        if not done:
+            self.reporter.note(f"no circuit_open alert fired and resolved for {practice} on {hook.url}")
+        self.reporter.check("circuit_alert", done)
 
     def _circuit_went(self, practice: str, state: str) -> bool:
         return any(a.practice_id == practice and a.new == state for a in self.watch.alerts())
@@ -424,6 +449,11 @@ class _Scenario:
         for letter in letters[self._shown_letters :]:
             self.reporter.dead_letter(letter, self.settings.topics.dead_letters)
         self._shown_alerts, self._shown_letters = len(alerts), len(letters)
+        if self.hook is not None:
+            posted = self.hook.alerts()
+            for alert in posted[self._shown_hook :]:
+                self.reporter.webhook(alert)
+            self._shown_hook = len(posted)
 
 
 def _tomorrow() -> DateRange:

@@ -8,10 +8,13 @@ Work dir layout (``~/.cache/pms-relay/demo/run-<time>-<id>/`` by default; the la
     sandbox-*.log     the sandboxes' output        worker-*.log   the workers' logs
     zipkin.log        Zipkin's output (its traces are kept in its memory only, gone when it stops)
     dashboard.log     the dashboard's output
+    alerts.yaml       the demo's alert settings (small thresholds, its own webhook receiver)
+    alerts.log        the alerts service's output
     processes.json    every child process started (name, pid, command line)
 
 Zipkin (the tracing UI) is launched first, since a JVM takes a while to start, and waited for before the
-workers start, so their first spans have somewhere to go. The dashboard starts last.
+workers start, so their first spans have somewhere to go. The alerts service is launched once the topics exist
+(it reads the status topic from the start) and waited for after the dashboard, which starts last.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from confluent_kafka.admin import AdminClient
 
 from adapters.vendors import VENDORS
 from deploy.demo.children import Child, Children
+from deploy.demo.hook import AlertHook
 from deploy.demo.registry import DX_PRACTICE, ES_PRACTICE, OD_PRACTICE, DemoRegistry, demo_registry
 from deploy.demo.watch import TopicWatch
 from deploy.local import LocalKafka
@@ -40,6 +44,7 @@ from deploy.local.errors import BrokerFailed
 from deploy.local.jars import default_cache_root
 from deploy.local.java import find_java
 from deploy.local.ports import free_ports
+from ops.alerts.service import ALERTS_READY
 from ops.zipkin import ZipkinServer, fetch_zipkin, spans_endpoint
 from streams.logs import WORKER_READY
 from streams.retry import RetryTiers
@@ -65,7 +70,7 @@ class DemoOptions:
     app_id: str = "pms-relay-demo"
     keep_runs: int = 5
     tracing: bool = True  # Zipkin, and the spans of the workers and of the demo's client sent to it
-    status_interval: float = 2.0  # the workers' status records, for the dashboard
+    status_interval: float = 2.0  # the workers' status records, for the dashboard and the alerts service
 
 
 class DemoSystem:
@@ -88,6 +93,8 @@ class DemoSystem:
         self.zipkin: ZipkinServer | None = None
         self._zipkin_started = 0.0
         self.dashboard_url: str | None = None
+        self.alerts_path = self.workdir / "alerts.yaml"
+        self.hook: AlertHook | None = None  # the webhook receiver the alerts service posts to
 
     @property
     def bootstrap_servers(self) -> str:
@@ -100,6 +107,8 @@ class DemoSystem:
         zipkin = self._launch_zipkin() if self.options.tracing else None
         self._start_kafka()
         self._create_topics()
+        (dashboard_port,) = free_ports(_HOST, 1)  # now: the alerts service links to the dashboard
+        alerts = self._launch_alerts(f"http://{_HOST}:{dashboard_port}/")
         for vendor in VENDORS:
             self._start_sandbox(vendor.name)
         self._write_registry()
@@ -107,7 +116,8 @@ class DemoSystem:
             self._wait_for_zipkin(zipkin)
         for index in range(workers):
             self._start_worker(index)
-        self._start_dashboard()
+        self._start_dashboard(dashboard_port)
+        self._wait_for_alerts(alerts)
         self.watch = TopicWatch(self.bootstrap_servers, self.topics.alerts, self.topics.dead_letters)
         self.watch.start()
 
@@ -133,8 +143,7 @@ class DemoSystem:
             f"in {time.monotonic() - self._zipkin_started:.1f}s"
         )
 
-    def _start_dashboard(self) -> None:
-        (port,) = free_ports(_HOST, 1)
+    def _start_dashboard(self, port: int) -> None:
         url = f"http://{_HOST}:{port}/"
         args = [
             sys.executable, "-m", "cli", "dashboard",
@@ -159,6 +168,34 @@ class DemoSystem:
         child.wait_until(answers, timeout=30, what="answer on /health")
         self.dashboard_url = url
         self._say(f"dashboard at {url} (pid {child.pid}, refreshes every 2 s)")
+
+    def _launch_alerts(self, dashboard_url: str) -> Child:
+        self.hook = AlertHook(_HOST)
+        self.hook.start()
+        self.alerts_path.write_text(_alerts_yaml(self.hook.url, self.options.status_interval))
+        args = [
+            sys.executable, "-m", "cli", "alerts", "run",
+            "--config", str(self.alerts_path),
+            "--bootstrap-servers", self.bootstrap_servers,
+            "--prefix", self.options.prefix,
+            "--app-id", self.options.app_id,
+            "--instance-id", "demo-alerts",
+            "--dashboard-url", dashboard_url,
+            "--session-timeout", "6",  # the least: a leader that went with a previous run is replaced soon
+        ]  # fmt: skip
+        if self.zipkin is not None:
+            args += ["--zipkin-url", self.zipkin.url]
+        return self.children.spawn("alerts", args)
+
+    def _wait_for_alerts(self, child: Child) -> None:
+        assert self.hook is not None
+        child.wait_until(
+            lambda: ALERTS_READY in child.log_text(), timeout=60, what="'alerts ready' in its log"
+        )
+        self._say(
+            f"alerts service (pid {child.pid}, settings {self.alerts_path}) posting to the demo's webhook "
+            f"receiver {self.hook.url}"
+        )
 
     def _start_kafka(self, attempts: int = 3) -> None:
         started = time.monotonic()
@@ -290,6 +327,8 @@ class DemoSystem:
         if self.watch is not None:
             self.watch.stop()
         killed = self.children.stop_all(timeout=20)
+        if self.hook is not None:  # after the alerts service: its last sends still get an answer
+            self.hook.stop()
         if self.kafka is not None:
             self.kafka.down(timeout=30)
             shutil.rmtree(self.workdir / "kafka" / "kraft", ignore_errors=True)
@@ -316,10 +355,38 @@ class DemoSystem:
             lines.append(f"dashboard:   {self.dashboard_url}{until}")
         if self.zipkin is not None:
             lines.append(f"zipkin:      {self.zipkin.url}/zipkin/{until}")
+        if self.hook is not None:
+            lines.append(f"alerts:      {self.alerts_path} → webhook {self.hook.url}{until}")
         lines.append(f"logs:        {', '.join(str(child.log) for child in self.children)}")
         lines.append(f"             kafka: {self.workdir / 'kafka' / 'logs' / 'server.log'}")
         lines.append(f"registry:    {self.registry_path}")
         return lines
+
+
+# The demo's alert settings: README "Alerts" has the defaults (a circuit open for 5 minutes pages); these are
+# seconds, so the scenario's sustained 503s on Eaglesoft (its circuit opens, then closes once the PMS recovers,
+# within about ten seconds) fire the circuit alert and resolve it while the demo runs.
+_ALERTS_YAML = """\
+# Written by `pms-relay demo`: the demo's settings, not production ones (README "Alerts" has the defaults).
+thresholds:
+  circuit_open_s: 1          # default 300: the demo's circuit stays open for a few seconds only
+sinks:
+  - kind: webhook            # the demo's own receiver (a thread of the demo), which prints what it gets
+    name: demo-hook
+    url: {url}
+grouping:
+  wait_s: 0                  # default 30: send each alert at once
+  interval_s: 0              # default 300: and its resolution too
+delivery:
+  attempts: 3
+  initial_s: 0.2
+evaluate_interval_s: 1       # default 10
+status_interval_s: {status:g}        # the demo workers' --status-interval
+"""
+
+
+def _alerts_yaml(hook_url: str, status_interval: float) -> str:
+    return _ALERTS_YAML.format(url=hook_url, status=status_interval)
 
 
 def _prune(root: Path, keep: int) -> None:

@@ -61,7 +61,7 @@ _TRACE_URL = r"(http://127\.0\.0\.1:\d+)/zipkin/traces/([0-9a-f]{32})"
 def _assert_nothing_left(work_root: Path, run_dir: Path) -> None:
     started = json.loads((run_dir / "processes.json").read_text())
     assert {child["name"] for child in started} >= {
-        "sandbox-dentrix", "sandbox-eaglesoft", "sandbox-opendental", "worker-0", "zipkin", "dashboard",
+        "sandbox-dentrix", "sandbox-eaglesoft", "sandbox-opendental", "worker-0", "zipkin", "dashboard", "alerts",
     }  # fmt: skip
     assert [c["name"] for c in started if _alive(c["pid"], c["args"])] == []
     # Workers and the broker carry the work dir in their command lines.
@@ -85,6 +85,12 @@ def test_demo_shows_every_outcome_and_leaves_nothing_behind(work_root: Path) -> 
     assert "not found -> created" in output
     assert re.search(r"search during a 503 burst\s*│\s*result\s*│\s*2\s*│", output)
     assert "closed → open" in output
+    # The alerts service's posts to the demo's receiver: the circuit alert, then its resolution.
+    # (The key ends with the PMS kind as the worker's status record spells it: case-insensitive here.)
+    posted = re.findall(
+        r"webhook (firing|resolved): pms-relay:circuit_open:es-demo:eaglesoft\b", output, re.I
+    )
+    assert posted[:2] == ["firing", "resolved"], output[-4000:]
     assert re.search(r"while the PMS keeps failing\s*│\s*UNAVAILABLE\s*│\s*4\s*│", output)
     assert "dead letter on demo.pms.commands.dlt" in output
     assert "pms-error-code=UNAVAILABLE" in output
@@ -105,6 +111,7 @@ def test_demo_shows_every_outcome_and_leaves_nothing_behind(work_root: Path) -> 
     assert "env: PMS_RELAY_DEMO_DX_CLIENT_SECRET" in registry
     assert "env: PMS_RELAY_DEMO_ES_PASSWORD" in registry
     assert "env: PMS_RELAY_DEMO_OD_CUSTOMER_KEY" in registry
+    assert "circuit_open_s: 1" in (run_dir / "alerts.yaml").read_text()  # the demo's settings, kept
     assert "Receptionist at od-demo (Open Dental)" in output
 
 
@@ -118,6 +125,7 @@ def test_demo_runs_again_right_after(work_root: Path) -> None:
     assert code == 0, output[-6000:]
     assert re.search(re.escape(CHECKS["result"]) + r"\s*│\s*PASS", output)
     assert re.search(re.escape(CHECKS["dead_letter"]) + r"\s*│\s*skipped", output)
+    assert re.search(re.escape(CHECKS["circuit_alert"]) + r"\s*│\s*skipped", output)
     (run_dir,) = set(_run_dirs(work_root)) - set(before)
     _assert_nothing_left(work_root, run_dir)
 
