@@ -19,9 +19,12 @@ import pytest
 
 from adapters.domain import Appointment, AppointmentStatus
 from deploy.demo import CHECKS
+from deploy.demo.hook import AlertHook
 from deploy.demo.registry import demo_registry
 from deploy.demo.scenario import DEMO_PATIENT
 from deploy.demo.slots import free_slots, next_week
+from deploy.demo.system import _alerts_yaml
+from ops.alerts.settings import load_settings
 from tests.relay_system import wait_until
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -302,3 +305,36 @@ def test_registry_keeps_secrets_out_of_the_document() -> None:
     practices = registry.document["practices"]
     assert practices["dx-demo"]["connection"]["client_secret"] == {"env": "PMS_RELAY_DEMO_DX_CLIENT_SECRET"}
     assert practices["es-demo"]["time_zone"] == "America/Chicago"
+
+
+def test_the_demo_alert_settings_load(tmp_path: Path) -> None:
+    """The alerts.yaml the demo writes is valid (the service would exit 2 on it otherwise), with its small values."""
+    path = tmp_path / "alerts.yaml"
+    path.write_text(_alerts_yaml("http://127.0.0.1:9/alerts", 2.0))
+
+    settings = load_settings(path)
+    assert settings.thresholds.circuit_open_s == 1
+    assert settings.status_interval_s == 2
+    assert [sink.name for sink in settings.sinks] == ["demo-hook"]
+
+
+def test_the_demo_hook_keeps_ids_and_tells_fired_then_resolved() -> None:
+    hook = AlertHook()
+    hook.start()
+    try:
+
+        def post(status: str) -> None:
+            alert = {"dedup_key": "k", "status": status, "condition": "circuit_open", "practice_id": "es-demo",
+                     "pms": "eaglesoft", "summary": "not kept"}  # fmt: skip
+            httpx.post(hook.url, json={"alerts": [alert]}, timeout=5).raise_for_status()
+
+        post("resolved")  # a resolution with no firing before it does not count
+        assert not hook.fired_and_resolved("circuit_open", "es-demo")
+        post("firing")
+        post("resolved")
+        assert hook.fired_and_resolved("circuit_open", "es-demo")
+        assert not hook.fired_and_resolved("circuit_open", "dx-demo")
+        assert "not kept" not in repr(hook.alerts())
+        httpx.post(hook.url, content=b"not json", timeout=5).raise_for_status()  # ignored, still 200
+    finally:
+        hook.stop()
