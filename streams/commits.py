@@ -300,7 +300,10 @@ class LedgerConsumer(faust_aiokafka.Consumer):
             tp.partition,
             offset,
         )
-        task = asyncio.ensure_future(self.seek(tp, offset))
+        # Through the consumer thread (seek_wait), never Consumer.seek: that calls aiokafka's seek from this
+        # thread while the consumer thread may still hand out the batch it fetched and move the position on
+        # past the hole, so every re-read missed it and the hole was taken as a gap (seen in a fail-over run).
+        task = asyncio.ensure_future(self.seek_wait({tp: offset}))
         self._seeks.add(task)
         task.add_done_callback(self._seeks.discard)
 
