@@ -9,14 +9,14 @@ patient data; durations are in seconds.
 
 ``practice_label=False`` drops the ``practice_id`` label for fleets where it is too many series: counters
 then add up over practices, and the per-practice gauges become per PMS (circuits: how many practices are in
-each state; slots: summed; last success: the newest).
+each state; slots: summed; last success and last rejection: the newest).
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import Token
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 from adapters.errors import ErrorCode, PMSError
 from adapters.http.client import retry_listener
 from streams.outcome import Outcome
+from streams.topics import parse_retention
 
 if TYPE_CHECKING:
     from streams.circuit import Transition
@@ -43,6 +44,7 @@ __all__ = [
     "Recorder",
     "Sample",
     "gauge_samples",
+    "tier_delay",
 ]
 
 
@@ -124,6 +126,11 @@ LAST_SUCCESS = Instrument(
     "When a PMS call of the practice last succeeded (Unix time), since this worker started.",
     ("practice_id", "pms"), "s",
 )  # fmt: skip
+LAST_REJECTION = Instrument(
+    "pms_relay_pms_last_rejection_timestamp_seconds", "pms_relay.pms.last_rejection", Kind.GAUGE,
+    "When the PMS last refused the practice's credentials (UNAUTHORIZED or FORBIDDEN; Unix time), since this worker started.",
+    ("practice_id", "pms"), "s",
+)  # fmt: skip
 RETRY_WAITING = Instrument(
     "pms_relay_retry_copies_waiting", "pms_relay.retry.copies_waiting", Kind.GAUGE,
     "Retry copies read and waiting for their due time in this worker, per tier.",
@@ -132,6 +139,11 @@ RETRY_WAITING = Instrument(
 RETRY_OVERDUE = Instrument(
     "pms_relay_retry_oldest_overdue_seconds", "pms_relay.retry.oldest_overdue", Kind.GAUGE,
     "How long past its due time the oldest waiting copy of the tier still waits (0 when none is due).",
+    ("topic",), "s",
+)  # fmt: skip
+RETRY_DELAY = Instrument(
+    "pms_relay_retry_delay_seconds", "pms_relay.retry.delay", Kind.GAUGE,
+    "The tier's delay: how long a copy waits in it before it is due.",
     ("topic",), "s",
 )  # fmt: skip
 ADMITTED = Instrument(
@@ -161,10 +173,13 @@ LAG = Instrument(
 )  # fmt: skip
 
 CATALOG: tuple[Instrument, ...] = (
-    FINISHED, PROCESSING, PMS_CALL, PMS_RETRIES, DEAD_LETTERS, CIRCUIT_STATE, LAST_SUCCESS,
-    RETRY_WAITING, RETRY_OVERDUE, ADMITTED, ADMITTED_LIMIT, SLOTS_IN_USE, SLOTS, LAG,
+    FINISHED, PROCESSING, PMS_CALL, PMS_RETRIES, DEAD_LETTERS, CIRCUIT_STATE, LAST_SUCCESS, LAST_REJECTION,
+    RETRY_WAITING, RETRY_OVERDUE, RETRY_DELAY, ADMITTED, ADMITTED_LIMIT, SLOTS_IN_USE, SLOTS, LAG,
 )  # fmt: skip
 _CIRCUIT_STATES = ("closed", "open", "half-open")
+# The PMS refused the credentials: a later success is the only sign they were fixed (an alert waits for it).
+_REJECTED = frozenset({ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN})
+_NEWEST = frozenset({LAST_SUCCESS, LAST_REJECTION})  # timestamps: per PMS, the newest, not a sum
 
 
 class Sample(NamedTuple):
@@ -227,7 +242,12 @@ class MetricsObserver:
     """The observer seam as counters and histograms (see the module docstring)."""
 
     def __init__(
-        self, backends: Sequence[Backend], *, pms_of: Callable[[str], str], practice_label: bool = True
+        self,
+        backends: Sequence[Backend],
+        *,
+        pms_of: Callable[[str], str],
+        practice_label: bool = True,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         def bound(instrument: Instrument) -> Recorder:
             return _recorder(backends, instrument if practice_label else instrument.without_practice())
@@ -239,6 +259,13 @@ class MetricsObserver:
         self._pms_call = bound(PMS_CALL)
         self._retries = bound(PMS_RETRIES)
         self._dead_letters = bound(DEAD_LETTERS)
+        self._clock = clock
+        # practice id -> when its credentials were last refused (only practices of the registry call a PMS)
+        self._rejected_at: dict[str, float] = {}
+
+    def last_rejections(self) -> Iterator[tuple[str, float]]:
+        """``(practice id, Unix time)`` of each practice's last refused credentials, since this worker started."""
+        return iter(list(self._rejected_at.items()))
 
     def handling(self, received: Received) -> _RetryCounting:
         return _RetryCounting(self, received)
@@ -263,6 +290,8 @@ class MetricsObserver:
     ) -> None:
         status = code.value if code is not None else "OK"
         self._pms_call((pms, operation, status), seconds)
+        if code in _REJECTED:
+            self._rejected_at[received.practice_id] = self._clock()
 
     def retried(self, received: Received, code: ErrorCode) -> None:
         """An in-call retry of a PMS request made while handling ``received``."""
@@ -323,8 +352,9 @@ class Metrics:
 
     def watch(self, readings: Readings) -> None:
         gauges = gauge_instruments(self._practice_label)
+        rejections = self.observer.last_rejections
         for backend in self._backends:
-            backend.watch(gauges, lambda: gauge_samples(readings, self._practice_label))
+            backend.watch(gauges, lambda: gauge_samples(readings, self._practice_label, rejections()))
 
 
 def gauge_instruments(practice_label: bool) -> list[Instrument]:
@@ -332,8 +362,10 @@ def gauge_instruments(practice_label: bool) -> list[Instrument]:
     return gauges if practice_label else [i.without_practice() for i in gauges]
 
 
-def gauge_samples(readings: Readings, practice_label: bool = True) -> list[Sample]:
-    """Every gauge's value now, from live state."""
+def gauge_samples(
+    readings: Readings, practice_label: bool = True, rejections: Iterable[tuple[str, float]] = ()
+) -> list[Sample]:
+    """Every gauge's value now, from live state (and ``rejections``: :meth:`MetricsObserver.last_rejections`)."""
     worker = readings.worker()
     now = readings.now()
     samples = [
@@ -343,6 +375,7 @@ def gauge_samples(readings: Readings, practice_label: bool = True) -> list[Sampl
     ]
     for topic, waiting in worker.retry_tiers.items():
         samples += [Sample(RETRY_WAITING, (topic,), waiting.copies), Sample(RETRY_OVERDUE, (topic,), waiting.overdue(now))]  # fmt: skip
+        samples.append(Sample(RETRY_DELAY, (topic,), tier_delay(topic)))
     practices = readings.practices()
     owned = {p.practice_id for p in practices}
     per_practice: list[Sample] = []
@@ -350,17 +383,27 @@ def gauge_samples(readings: Readings, practice_label: bool = True) -> list[Sampl
         key = (practice.practice_id, practice.pms)
         per_practice += [Sample(CIRCUIT_STATE, (*key, state), float(practice.circuit == state)) for state in _CIRCUIT_STATES]  # fmt: skip
         per_practice += [Sample(SLOTS_IN_USE, key, practice.slots_in_use), Sample(SLOTS, key, practice.slots)]
-    for practice_id, at in readings.activity.last_successes():
-        if practice_id in owned:
-            per_practice.append(Sample(LAST_SUCCESS, (practice_id, readings.pms_of(practice_id)), at))
+    for instrument, times in (
+        (LAST_SUCCESS, readings.activity.last_successes()),
+        (LAST_REJECTION, rejections),
+    ):
+        for practice_id, at in times:
+            if practice_id in owned:
+                per_practice.append(Sample(instrument, (practice_id, readings.pms_of(practice_id)), at))
     return samples + (per_practice if practice_label else _per_pms(per_practice))
 
 
 def _per_pms(samples: Iterable[Sample]) -> list[Sample]:
-    """Per-practice gauge samples without the practice: summed, but the last success is the newest."""
+    """Per-practice gauge samples without the practice: summed, but the timestamps are the newest."""
     totals: dict[tuple[Instrument, tuple[str, ...]], float] = defaultdict(float)
     for instrument, labels, value in samples:
         key = (instrument.without_practice(), labels[1:])
-        newest = instrument is LAST_SUCCESS
+        newest = instrument in _NEWEST
         totals[key] = max(totals[key], value) if newest else totals[key] + value
     return [Sample(instrument, labels, value) for (instrument, labels), value in totals.items()]
+
+
+def tier_delay(topic: str) -> float:
+    """A retry tier's delay in seconds, read from its name (``pms.commands.retry.10s``: tiers are named after
+    their delay, :class:`streams.topics.TopicNames`), so a rule can compare a tier's overdue time with it."""
+    return parse_retention(topic.rsplit(".retry.", 1)[-1]) / 1000

@@ -14,13 +14,22 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.errors import NotFound, Unavailable
+from adapters.errors import Forbidden, NotFound, Unauthorized, Unavailable
 from adapters.http.client import retry_listener
 from schemas.envelopes import CommandType
 from streams.activity import Activity
 from streams.circuit import CircuitBoard
 from streams.due_gates import Waiting
-from streams.metrics import CATALOG, Instrument, Kind, Metrics, MetricsObserver, Sample, gauge_samples
+from streams.metrics import (
+    CATALOG,
+    Instrument,
+    Kind,
+    Metrics,
+    MetricsObserver,
+    Sample,
+    gauge_samples,
+    tier_delay,
+)
 from streams.observer import Observers
 from streams.otel_metrics import OtelMetrics, configure_metrics
 from streams.prometheus import PrometheusMetrics
@@ -204,7 +213,7 @@ def test_every_name_is_unique_snake_case_and_durations_are_seconds() -> None:
 # -- gauges from live state --------------------------------------------------------------------------------
 
 
-def _readings(
+def readings_of(
     clock: FakeClock, assigned: tuple[int, ...], partitions: int = 6
 ) -> tuple[Readings, Activity, dict[str, Any]]:
     circuits: dict[str, Any] = {}
@@ -235,7 +244,7 @@ def _by_name(samples: list[Sample]) -> dict[str, dict[tuple[str, ...], float]]:
 
 def test_gauges_read_the_practices_of_this_worker_s_partitions(clock: FakeClock) -> None:
     both = (partition_of(DENTRIX, 6), partition_of(EAGLESOFT, 6))
-    readings, _, circuits = _readings(clock, assigned=both)
+    readings, _, circuits = readings_of(clock, assigned=both)
     circuits[f"{DENTRIX}|DENTRIX"] = {"state": "open", "counter": 3, "successes": 0}
     gauges = _by_name(gauge_samples(readings))
     assert gauges["pms_relay_circuit_state"][(DENTRIX, "DENTRIX", "open")] == 1.0
@@ -247,22 +256,37 @@ def test_gauges_read_the_practices_of_this_worker_s_partitions(clock: FakeClock)
     assert gauges["pms_relay_retry_copies_waiting"][(NAMES.retries[2],)] == 0
     assert gauges["pms_relay_commands_admitted_limit"][()] == 64
     assert set(gauges["pms_relay_consumer_lag"]) == {(NAMES.commands, str(p)) for p in both}
+    delays = dict(zip(NAMES.retries, NAMES.tiers.delays, strict=True))
+    assert gauges["pms_relay_retry_delay_seconds"] == {(topic,): delay for topic, delay in delays.items()}
+
+
+@pytest.mark.parametrize(
+    ("topic", "seconds"),
+    [
+        ("pms.commands.retry.10s", 10.0),
+        ("staging.pms.commands.retry.1m", 60.0),
+        ("pms.commands.retry.2h", 7200.0),
+        ("pms.commands.retry.1500ms", 1.5),
+    ],
+)
+def test_a_tier_s_delay_is_read_from_its_name(topic: str, seconds: float) -> None:
+    assert tier_delay(topic) == seconds
 
 
 def test_gauges_leave_out_practices_of_other_workers(clock: FakeClock) -> None:
     mine = partition_of(DENTRIX, 6)
     if partition_of(EAGLESOFT, 6) == mine:
         pytest.skip("both practices hash to one partition")
-    readings, _, _ = _readings(clock, assigned=(mine,))
+    readings, _, _ = readings_of(clock, assigned=(mine,))
     practices = {labels[0] for labels in _by_name(gauge_samples(readings))["pms_relay_circuit_state"]}
     assert practices == {DENTRIX}
-    nothing = _by_name(gauge_samples(_readings(clock, assigned=())[0]))
+    nothing = _by_name(gauge_samples(readings_of(clock, assigned=())[0]))
     assert "pms_relay_circuit_state" not in nothing  # nothing assigned: no practice at all
 
 
 async def test_without_the_practice_label_gauges_are_per_pms(clock: FakeClock) -> None:
     both = (partition_of(DENTRIX, 6), partition_of(EAGLESOFT, 6))
-    readings, activity, circuits = _readings(clock, assigned=both)
+    readings, activity, circuits = readings_of(clock, assigned=both)
     circuits[f"{DENTRIX}|DENTRIX"] = {"state": "open", "counter": 3, "successes": 0}
     harness = Harness(clock, observer=activity)
     await harness.send(command(CommandType.SEARCH_PATIENTS, practice_id=DENTRIX))
@@ -272,9 +296,42 @@ async def test_without_the_practice_label_gauges_are_per_pms(clock: FakeClock) -
     assert gauges["pms_relay_pms_last_success_timestamp_seconds"] == {("DENTRIX",): clock()}
 
 
+@pytest.mark.parametrize("refusal", [Unauthorized("401"), Forbidden("403")], ids=["401", "403"])
+async def test_refused_credentials_are_the_practice_s_last_rejection(
+    clock: FakeClock, refusal: Exception
+) -> None:
+    observer = MetricsObserver([RecordingBackend()], pms_of=_pms_of, clock=clock)
+    harness = Harness(clock, observer=observer)
+    harness.dentrix.will("search_patients", refusal)
+    await harness.send(command(CommandType.SEARCH_PATIENTS))
+    refused_at = clock()
+    clock.advance(60)
+    harness.dentrix.will("search_patients", NotFound("gone"))  # the PMS answered: no word on credentials
+    await harness.send(command(CommandType.SEARCH_PATIENTS))
+    await harness.send(command(CommandType.SEARCH_PATIENTS))  # a success keeps the time: the rules compare
+    readings, _, _ = readings_of(clock, assigned=(partition_of(DENTRIX, 6),))
+    gauges = _by_name(gauge_samples(readings, rejections=observer.last_rejections()))
+    assert gauges["pms_relay_pms_last_rejection_timestamp_seconds"] == {(DENTRIX, "DENTRIX"): refused_at}
+    per_pms = _by_name(gauge_samples(readings, practice_label=False, rejections=observer.last_rejections()))
+    assert per_pms["pms_relay_pms_last_rejection_timestamp_seconds"] == {("DENTRIX",): refused_at}
+
+
+async def test_prometheus_serves_the_last_rejection_of_the_practices_of_this_worker(clock: FakeClock) -> None:
+    prometheus = PrometheusMetrics()
+    metrics = Metrics([prometheus], registry=make_registry())
+    readings, _, _ = readings_of(clock, assigned=(partition_of(DENTRIX, 6),))
+    metrics.watch(readings)
+    harness = Harness(clock, observer=metrics.observer)
+    harness.dentrix.will("search_patients", Unauthorized("401"))
+    await harness.send(command(CommandType.SEARCH_PATIENTS))
+    [sample] = _families(prometheus)["pms_relay_pms_last_rejection_timestamp_seconds"].samples
+    assert sample.labels == {"practice_id": DENTRIX, "pms": "DENTRIX"}
+    assert sample.value > 0
+
+
 async def test_prometheus_reads_the_gauges_at_scrape_time(clock: FakeClock) -> None:
     prometheus = PrometheusMetrics()
-    readings, _, circuits = _readings(clock, assigned=(partition_of(DENTRIX, 6),))
+    readings, _, circuits = readings_of(clock, assigned=(partition_of(DENTRIX, 6),))
     Metrics([prometheus], registry=make_registry()).watch(readings)
     assert _families(prometheus)["pms_relay_circuit_state"].samples[0].labels["state"] == "closed"
     circuits[f"{DENTRIX}|DENTRIX"] = {"state": "half-open", "counter": 0, "successes": 0}
@@ -292,7 +349,7 @@ async def test_opentelemetry_gets_the_same_instruments_under_semantic_convention
     otel = OtelMetrics(MeterProvider(metric_readers=[reader]))
     metrics = Metrics([otel], registry=make_registry())
     harness = Harness(clock, observer=Observers([TracingObserver("pms-relay"), metrics.observer]))
-    readings, _, _ = _readings(clock, assigned=(partition_of(DENTRIX, 6),))
+    readings, _, _ = readings_of(clock, assigned=(partition_of(DENTRIX, 6),))
     metrics.watch(readings)
     harness.dentrix.will("search_patients", Unavailable("503"))
     await harness.send(command(CommandType.SEARCH_PATIENTS))
