@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -61,7 +63,12 @@ from streams.status import Identity, StatusPublisher, faust_sender
 from streams.topics import TopicNames
 from streams.tracing import TracingObserver
 
-__all__ = ["Topology", "WorkerSettings", "build"]
+__all__ = ["TableStore", "Topology", "WorkerSettings", "build"]
+
+
+class TableStore(StrEnum):
+    MEMORY = "memory"
+    ROCKSDB = "rocksdb"
 
 
 @dataclass(frozen=True)
@@ -83,14 +90,21 @@ class WorkerSettings:
     web_host: str = "127.0.0.1"
     # Above this many copies waiting for their due time in one partition, that partition's fetching pauses.
     retry_buffer: int = 500
-    # How long the group waits for a silent worker (killed, hung) before its partitions move on.
-    session_timeout_seconds: float = 10.0
+    # How long the group waits for a silent worker (killed, hung) before its partitions move on. Heartbeats
+    # go every sixth of it, so the group also learns of a rebalance that soon (see _faust_app).
+    session_timeout_seconds: float = 6.0
+    # Where tables live between rebalances: memory (rebuilt from the changelogs on every assignment) or
+    # RocksDB in data_dir (kept across restarts; standby replicas kept up to date there).
+    store: TableStore = TableStore.MEMORY
+    data_dir: Path | None = None  # Faust's datadir; the working directory's "<app_id>-data" when None
     # A practice with this many commands admitted (running or waiting for its slots) sends its next ones to
     # the shortest retry tier instead, so its backlog never holds the worker-wide bound.
     practice_backlog: int = 128
     # On a revocation, how long commands already running may take to finish before they are cancelled
-    # (and redelivered to the next owner, which reconciles any write they may have made).
-    revoke_wait_seconds: float = 30.0
+    # (and redelivered to the next owner, which reconciles any write they may have made). aiokafka's
+    # rebalances are eager (every member revokes everything, and the group waits for the slowest), so this
+    # wait stalls every partition of the group, not only the revoked ones: keep it short.
+    revoke_wait_seconds: float = 5.0
     # A command that sets no expires_at is given up this long after it was first seen (DEADLINE_EXCEEDED).
     max_age_seconds: float = 3600.0
     # Metrics (/metrics with Faust's sensor, OTLP when configured); off only to measure what they cost.
@@ -243,7 +257,12 @@ def _faust_app(settings: WorkerSettings) -> faust.App:
         settings.app_id,
         broker=settings.kafka.faust_broker(),
         broker_credentials=settings.kafka.faust_credentials(),
-        store="memory://",  # tables are rebuilt from their changelogs at start
+        store=f"{settings.store.value}://",
+        # Standby replicas only pay with a persistent store: the memory store drops every key of a partition
+        # that is not active once a recovery completes, and a promoted standby replays its changelog from the
+        # start anyway (faust/stores/memory.py: on_recovery_completed, persisted_offset always None).
+        table_standby_replicas=1 if settings.store is TableStore.ROCKSDB else 0,
+        datadir=settings.data_dir,  # None: Faust's default
         topic_partitions=settings.partitions,
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
@@ -254,7 +273,7 @@ def _faust_app(settings: WorkerSettings) -> faust.App:
         broker_commit_livelock_soft_timeout=max(300.0, 2 * max(names.tiers.delays) + 120.0),
         producer_acks=-1,
         broker_session_timeout=settings.session_timeout_seconds,
-        broker_heartbeat_interval=settings.session_timeout_seconds / 4,
+        broker_heartbeat_interval=settings.session_timeout_seconds / 6,
         web_enabled=settings.web_port is not None,
         web_port=settings.web_port or 6066,
         web_bind=settings.web_host,

@@ -70,9 +70,28 @@ def worker(
         typer.Option(
             min=0,
             help="Seconds running commands may take to finish when their partition is revoked (then they are "
-            "cancelled and redelivered to the next owner).",
+            "cancelled and redelivered to the next owner). Every partition of the group waits for it.",
         ),
-    ] = 30.0,
+    ] = 5.0,
+    session_timeout: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            help="Seconds the group waits for a silent (killed, hung) worker before its partitions move; the "
+            "broker's group.min.session.timeout.ms (6 s by default) is the floor.",
+        ),
+    ] = 6.0,
+    store: Annotated[
+        str,
+        typer.Option(
+            help="Where tables live: memory (rebuilt from the changelogs on every assignment) or rocksdb "
+            "(kept in --data-dir across restarts; needs the rocksdict package).",
+        ),
+    ] = "memory",
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Faust's data directory (RocksDB tables) [default: ./<app-id>-data]."),
+    ] = None,
     max_age: Annotated[
         float,
         typer.Option(
@@ -133,7 +152,7 @@ def worker(
     from streams.retry import RetryTiers
     from streams.topics import TopicNames, parse_retention
     from streams.tracing import configure_tracing
-    from topology import WorkerSettings, build
+    from topology import TableStore, WorkerSettings, build
 
     configure_logging(log_level)
     try:
@@ -143,6 +162,7 @@ def worker(
         if retention_ms < 0:
             raise ValueError("the inbox retention must be finite")
         kafka = KafkaSettings.from_env(bootstrap_servers=bootstrap_servers)
+        table_store = TableStore(store)
     except (RegistryError, KafkaSettingsError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -173,6 +193,9 @@ def worker(
         max_in_flight=max_in_flight,
         practice_backlog=practice_backlog,
         revoke_wait_seconds=revoke_wait,
+        session_timeout_seconds=session_timeout,
+        store=table_store,
+        data_dir=data_dir,
         max_age_seconds=max_age,
         web_port=web_port,
         web_host=web_host,

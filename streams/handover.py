@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from faust.types import TP
 
@@ -40,8 +41,10 @@ class Handover:
 
     async def before_revoke(self, revoked: set[TP]) -> None:
         _log.info("partitions revoked partitions=%s running=%s", _tp_list(revoked), self._scheduler.in_flight)
+        began = time.monotonic()
         await self._gates.release(revoked)
         abandoned = await self._scheduler.revoke(revoked, wait=self._revoke_wait)
+        _log.info("partitions handed over waited_s=%.2f cancelled=%s", time.monotonic() - began, abandoned)
         if abandoned:
             _log.warning(
                 "revoked with commands still running partitions=%s cancelled=%s; they will be redelivered",

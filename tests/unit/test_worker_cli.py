@@ -141,3 +141,29 @@ def test_bad_kafka_settings_stop_the_worker_naming_the_variable(started: Started
     assert result.exit_code == 2
     assert "KAFKA_SASL_USERNAME" in result.output
     assert not started.settings
+
+
+def test_group_and_store_settings_come_from_the_flags(
+    started: Started, registry: Path, tmp_path: Path
+) -> None:
+    run(registry, "--session-timeout", "12", "--store", "rocksdb", "--data-dir", str(tmp_path / "d"))
+    (settings,) = started.settings
+    assert settings.session_timeout_seconds == 12.0
+    assert settings.store is topology.TableStore.ROCKSDB
+    assert settings.data_dir == tmp_path / "d"
+
+
+def test_the_defaults_are_the_memory_store_and_a_six_second_session(started: Started, registry: Path) -> None:
+    run(registry)
+    (settings,) = started.settings
+    assert (settings.store, settings.data_dir, settings.session_timeout_seconds) == (
+        topology.TableStore.MEMORY,
+        None,
+        6.0,
+    )
+
+
+def test_an_unknown_store_stops_the_worker(started: Started, registry: Path) -> None:
+    result = runner.invoke(worker_cli.app, ["--config", str(registry), "--store", "redis"])
+    assert result.exit_code == 2
+    assert not started.settings
