@@ -71,9 +71,9 @@ def test_cli_create_is_idempotent_and_fails_on_mismatch(kafka_bootstrap: str, pr
     mismatch = runner.invoke(app, [*base[:-1], "3"])
 
     assert created.exit_code == 0, created.output
-    assert created.output.count("created") == 12  # the contract's topics, the status topic, the changelogs
+    assert created.output.count("created") == 13  # the contract's topics, status, alert notices, changelogs
     assert exists.exit_code == 0, exists.output
-    assert exists.output.count("ok, exists") == 12
+    assert exists.output.count("ok, exists") == 13
     assert mismatch.exit_code == 1, mismatch.output
     assert "MISMATCH" in mismatch.output
     assert "partitions: want 3, have 2" in mismatch.output
