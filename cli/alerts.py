@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cli.options import BootstrapServers, TopicPrefix, WorkersAppId
+
 if TYPE_CHECKING:
     from ops.alerts.settings import AlertSettings
 
@@ -47,17 +49,9 @@ def _load(config: Path, **overrides: str | None) -> AlertSettings:
 @app.command()
 def run(
     config: _Config,
-    bootstrap_servers: Annotated[
-        str,
-        typer.Option(
-            envvar="KAFKA_BOOTSTRAP_SERVERS",
-            help="Kafka bootstrap servers (security: the KAFKA_* variables, deploy/README.md).",
-        ),
-    ] = "localhost:9092",
-    prefix: Annotated[str, typer.Option(envvar="PMS_RELAY_TOPIC_PREFIX", help="Topic name prefix.")] = "",
-    app_id: Annotated[
-        str, typer.Option(envvar="PMS_RELAY_APP_ID", help="The workers' --app-id (their consumer group).")
-    ] = "pms-relay",
+    bootstrap_servers: BootstrapServers = "localhost:9092",
+    prefix: TopicPrefix = "",
+    app_id: WorkersAppId = "pms-relay",
     instance_id: Annotated[
         str | None, typer.Option(envvar="PMS_RELAY_ALERTS_ID", help="This instance's id [default: host-pid].")
     ] = None,

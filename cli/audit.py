@@ -30,6 +30,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from cli.options import BootstrapServers, TopicPrefix
+
 __all__ = ["app"]
 
 app = typer.Typer(
@@ -80,11 +82,8 @@ def audit(
     horizon: Annotated[
         str, typer.Option(help="How long after a command its answer may still come (retry tiers, deadlines).")
     ] = "2h",
-    bootstrap_servers: Annotated[
-        str,
-        typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers (security: KAFKA_*)."),
-    ] = "localhost:9092",
-    prefix: Annotated[str, typer.Option(envvar="PMS_RELAY_TOPIC_PREFIX", help="Topic name prefix.")] = "",
+    bootstrap_servers: BootstrapServers = "localhost:9092",
+    prefix: TopicPrefix = "",
 ) -> None:
     """Read pms.commands, the results, errors and dead letters of a range; write one row per command, the
     exception lists (MISSING, PENDING, ORPHAN, DUPLICATE, UNDECODABLE), a summary and a manifest."""

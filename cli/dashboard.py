@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from cli.options import BootstrapServers, TopicPrefix, WorkersAppId
+
 __all__ = ["app"]
 
 app = typer.Typer(help="Serve the operator dashboard for the whole cluster.", invoke_without_command=True)
@@ -19,17 +21,9 @@ app = typer.Typer(help="Serve the operator dashboard for the whole cluster.", in
 
 @app.callback()
 def dashboard(
-    bootstrap_servers: Annotated[
-        str,
-        typer.Option(
-            envvar="KAFKA_BOOTSTRAP_SERVERS",
-            help="Kafka bootstrap servers (security: the KAFKA_* variables, deploy/README.md).",
-        ),
-    ] = "localhost:9092",
-    prefix: Annotated[str, typer.Option(envvar="PMS_RELAY_TOPIC_PREFIX", help="Topic name prefix.")] = "",
-    app_id: Annotated[
-        str, typer.Option(envvar="PMS_RELAY_APP_ID", help="The workers' --app-id (their consumer group).")
-    ] = "pms-relay",
+    bootstrap_servers: BootstrapServers = "localhost:9092",
+    prefix: TopicPrefix = "",
+    app_id: WorkersAppId = "pms-relay",
     host: Annotated[str, typer.Option(envvar="PMS_RELAY_DASHBOARD_HOST", help="Address to listen on.")] = (
         "127.0.0.1"
     ),

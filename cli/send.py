@@ -27,6 +27,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from adapters.domain import Phone
+from cli.options import BootstrapServers, TopicPrefix
 from client.relay import (
     CommandFailed,
     PMSRelayClient,
@@ -327,16 +328,8 @@ def _register(command_type: CommandType) -> None:
         file: Annotated[
             str | None, typer.Option("--file", "-f", help="Read the payload JSON from a file; '-' for stdin.")
         ] = None,
-        bootstrap_servers: Annotated[
-            str,
-            typer.Option(
-                envvar="KAFKA_BOOTSTRAP_SERVERS",
-                help="Kafka bootstrap servers (security: the KAFKA_* variables, deploy/README.md).",
-            ),
-        ] = "localhost:9092",
-        prefix: Annotated[
-            str, typer.Option(envvar="PMS_RELAY_TOPIC_PREFIX", help="Topic name prefix, e.g. 'staging.'.")
-        ] = "",
+        bootstrap_servers: BootstrapServers = "localhost:9092",
+        prefix: TopicPrefix = "",
         timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for the answer.")] = 30.0,
         deadline: Annotated[
             float | None, typer.Option(min=0.1, help="Seconds the command stays valid (sets expires_at).")
