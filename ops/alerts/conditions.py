@@ -119,6 +119,11 @@ def evaluate(
 # -- per practice ----------------------------------------------------------------------------------------
 
 
+def practice_key(condition: Condition, p: PracticeStatus) -> str:
+    """The dedup key of a per-practice alert: derived, so every condition spells it the same way."""
+    return f"pms-relay:{condition.value}:{p.practice_id}:{p.pms}"
+
+
 def _practice(
     p: PracticeStatus,
     state: ClusterState,
@@ -130,7 +135,7 @@ def _practice(
     since = open_since(p, state.alerts, seen_open or {})
     if since is not None and (now - since).total_seconds() > t.circuit_open_s:
         yield ActiveAlert(
-            f"pms-relay:circuit_open:{p.practice_id}:{p.pms}",
+            practice_key(Condition.CIRCUIT_OPEN, p),
             Condition.CIRCUIT_OPEN,
             f"circuit {p.circuit} for {_minutes(now - since)} at practice {p.practice_id} ({p.pms}), "
             f"{p.failures} consecutive failures",
@@ -140,7 +145,7 @@ def _practice(
     rejected = _rejected(p)
     if rejected is not None:
         yield ActiveAlert(
-            f"pms-relay:credentials_rejected:{p.practice_id}:{p.pms}",
+            practice_key(Condition.CREDENTIALS_REJECTED, p),
             Condition.CREDENTIALS_REJECTED,
             f"{p.pms} rejected the credentials of practice {p.practice_id}: {rejected.code} "
             f"(command {rejected.command_id})",
@@ -152,7 +157,7 @@ def _practice(
     rate = window.error_rate
     if rate is not None and window.finished >= t.error_rate_min_finished and rate > t.error_rate:
         yield ActiveAlert(
-            f"pms-relay:error_rate:{p.practice_id}:{p.pms}",
+            practice_key(Condition.ERROR_RATE, p),
             Condition.ERROR_RATE,
             f"{rate:.0%} of commands failed at practice {p.practice_id} ({p.pms}) over 5 min: "
             f"{window.errors} of {window.finished}",
@@ -205,7 +210,7 @@ def _no_success(
     if reference is None or (now - reference).total_seconds() <= limit_s:
         return
     yield ActiveAlert(
-        f"pms-relay:no_success:{p.practice_id}:{p.pms}",
+        practice_key(Condition.NO_SUCCESS, p),
         Condition.NO_SUCCESS,
         f"no successful {p.pms} call at practice {p.practice_id} for {_minutes(now - reference)} while "
         f"{p.window_5m.errors} commands failed in 5 min",
