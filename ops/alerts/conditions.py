@@ -121,7 +121,13 @@ def evaluate(
 
 def practice_key(condition: Condition, p: PracticeStatus) -> str:
     """The dedup key of a per-practice alert: derived, so every condition spells it the same way."""
-    return f"pms-relay:{condition.value}:{p.practice_id}:{p.pms}"
+    return f"pms-relay:{condition.value}:{p.practice_id}:{pms_name(p.pms)}"
+
+
+def pms_name(kind: str) -> str:
+    """The PMS as the registry and ``alerts.yaml`` spell it (``eaglesoft``); status records carry the adapter's
+    kind (``EAGLESOFT``). Keys, overrides and summaries all use the name, so a key reads like the config."""
+    return kind.lower()
 
 
 def _practice(
@@ -131,6 +137,7 @@ def _practice(
     settings: AlertSettings,
     seen_open: Mapping[str, datetime] | None,
 ) -> Iterable[ActiveAlert]:
+    p = p.model_copy(update={"pms": pms_name(p.pms)})
     t = settings.thresholds_for(p.practice_id, p.pms)
     since = open_since(p, state.alerts, seen_open or {})
     if since is not None and (now - since).total_seconds() > t.circuit_open_s:

@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 
@@ -201,10 +202,16 @@ class AlertSettings(_Frozen):
     def severity(self, condition: Condition) -> Severity:
         return self.severities.get(condition, DEFAULT_SEVERITIES[condition])
 
+    @field_validator("by_pms", mode="before")
+    @classmethod
+    def _pms_names(cls, value: Any) -> Any:
+        """``EAGLESOFT`` and ``eaglesoft`` both name Eaglesoft (the status record says the former)."""
+        return {str(k).lower(): v for k, v in value.items()} if isinstance(value, Mapping) else value
+
     def thresholds_for(self, practice_id: str | None = None, pms: str | None = None) -> Thresholds:
         """The base thresholds, then the PMS kind's overrides, then the practice's."""
         changes: dict[str, Any] = {}
-        for override in (self.by_pms.get(pms or ""), self.by_practice.get(practice_id or "")):
+        for override in (self.by_pms.get((pms or "").lower()), self.by_practice.get(practice_id or "")):
             if override is not None:
                 changes |= override.model_dump(exclude_none=True)
         return self.thresholds.model_copy(update=changes) if changes else self.thresholds

@@ -4,18 +4,29 @@ with tables; the thresholds are one frozen value so a fleet can tune them.
 A practice is red when its circuit is open, when its record went silent (its worker stopped publishing), or when
 most of its recent commands failed; amber when the circuit is half-open, the practice is parked after a 429,
 some recent commands failed, every slot is busy with a backlog, or PMS latency is high; green otherwise.
+Alert delivery is red while the alerts leader holds an alert no sink took, amber when no live instance leads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
-from ops.dashboard.records import PracticeStatus, WorkerStatus
+from ops.dashboard.records import AlertsStatus, PracticeStatus, WorkerStatus
 from ops.dashboard.state import GroupLag
 
-__all__ = ["Level", "Thresholds", "lag_level", "practice_level", "tier_level", "worker_level"]
+__all__ = [
+    "Level",
+    "Thresholds",
+    "alerting_level",
+    "lag_level",
+    "leader_of",
+    "practice_level",
+    "tier_level",
+    "worker_level",
+]
 
 
 class Level(IntEnum):
@@ -104,6 +115,29 @@ def lag_level(lag: GroupLag | None, t: Thresholds) -> Verdict:
     if seconds >= t.amber_lag_s:
         return Level.AMBER, "behind"
     return Level.GREEN, "keeping up"
+
+
+def leader_of(services: Iterable[AlertsStatus], now: datetime, t: Thresholds) -> AlertsStatus | None:
+    """The live instance that leads (the newest record, should two briefly both claim it in a hand-over)."""
+    leaders = [s for s in services if s.leader and not silent(s.updated_at, now, t)]
+    return max(leaders, key=lambda s: s.updated_at, default=None)
+
+
+def alerting_level(services: Iterable[AlertsStatus], now: datetime, t: Thresholds) -> Verdict:
+    """Whether alerts reach people. With no alerts service seen the page stays neutral: a team may page through
+    Prometheus instead (``deploy/prometheus/``)."""
+    services = list(services)
+    if not services:
+        return Level.GREEN, "no alerts service seen"
+    leader = leader_of(services, now, t)
+    if leader is None:
+        if all(silent(s.updated_at, now, t) for s in services):
+            return Level.AMBER, "alerts service silent: nobody is paged"
+        return Level.AMBER, "no alerts leader (electing)"
+    if leader.undelivered:
+        noun = "alert" if leader.undelivered == 1 else "alerts"
+        return Level.RED, f"{leader.undelivered} {noun} not delivered"
+    return Level.GREEN, f"leader {leader.instance_id}, all delivered"
 
 
 def silent(updated_at: datetime, now: datetime, t: Thresholds) -> bool:

@@ -1,8 +1,9 @@
 """The status topic's records, as the contract draws them (/tmp/status_contract.md, README "The dashboard").
 
 Workers publish two kinds of record to the compacted ``<prefix>pms.status`` topic, JSON bodies keyed
-``worker|<worker_id>`` and ``practice|<practice_id>``; a tombstone (no value) for a worker key means it stopped
-cleanly. Parsing is pure and tolerant of fields it does not know (a newer worker may add some), strict on the
+``worker|<worker_id>`` and ``practice|<practice_id>``; the alerts service (``pms-relay alerts run``) publishes a
+third, ``alerts|<instance_id>``, so undelivered alerts show. A tombstone (no value) means the worker or alerts
+instance stopped cleanly. Parsing is pure and tolerant of fields it does not know (a newer worker may add some), strict on the
 ones it reads: a record that does not fit is skipped and counted, never shown half-read.
 """
 
@@ -15,11 +16,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
+    "AlertsStatus",
     "CommandWindow",
     "Failure",
     "Latency",
     "PracticeStatus",
     "RetryTier",
+    "SinkFailure",
     "StatusRecord",
     "Tombstone",
     "WorkerStatus",
@@ -28,6 +31,7 @@ __all__ = [
 
 WORKER_PREFIX = "worker|"
 PRACTICE_PREFIX = "practice|"
+ALERTS_PREFIX = "alerts|"
 
 
 class _Record(BaseModel):
@@ -97,25 +101,51 @@ class PracticeStatus(_Record):
     updated_at: datetime
 
 
+class SinkFailure(_Record):
+    """A sink's last refusal: a reason (``HTTP 503``, ``ConnectTimeout``), never its URL (Slack's holds a token)."""
+
+    reason: str
+    at: datetime
+    dedup_key: str
+
+
+class AlertsStatus(_Record):
+    """One alerts-service instance (``ops.alerts.status``). Only the leader sends, so only its ``undelivered``
+    counts: notices some sink refused or never took after every retry."""
+
+    instance_id: str
+    leader: bool
+    sinks: tuple[str, ...] = ()
+    firing: int = Field(0, ge=0)
+    undelivered: int = Field(0, ge=0)
+    last_failures: dict[str, SinkFailure] = Field(default_factory=dict)
+    updated_at: datetime
+
+
 class Tombstone(_Record):
-    """A key whose record is gone: a worker that stopped cleanly, or a practice no longer served."""
+    """A key whose record is gone: a worker or alerts instance that stopped cleanly, or a practice no longer
+    served."""
 
     key: str
 
 
-StatusRecord = WorkerStatus | PracticeStatus | Tombstone
+StatusRecord = WorkerStatus | PracticeStatus | AlertsStatus | Tombstone
+
+_MODELS: dict[str, type[WorkerStatus | PracticeStatus | AlertsStatus]] = {
+    WORKER_PREFIX: WorkerStatus,
+    PRACTICE_PREFIX: PracticeStatus,
+    ALERTS_PREFIX: AlertsStatus,
+}
 
 
 def parse_status(key: bytes | None, value: bytes | None) -> StatusRecord | None:
     """The record a status message holds; None when it is not one (unknown key, bad JSON, wrong shape)."""
     name = (key or b"").decode("utf-8", "replace")
-    if not name.startswith((WORKER_PREFIX, PRACTICE_PREFIX)):
+    model = _MODELS.get(name.partition("|")[0] + "|")
+    if model is None:
         return None
     if value is None:
         return Tombstone(key=name)
-    model: type[WorkerStatus | PracticeStatus] = (
-        WorkerStatus if name.startswith(WORKER_PREFIX) else PracticeStatus
-    )
     try:
         return model.model_validate(json.loads(value))
     except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors

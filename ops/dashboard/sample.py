@@ -1,6 +1,7 @@
 """A made-up cluster in the status contract's shape, for the benchmark (500 practices), the browser test and the
 README's screenshot: practices as the demo names them plus numbered ones, one with an open circuit, one
-half-open, one parked, a few failing; two workers; tiers, dead letters, alerts and lag. Ids and codes only.
+half-open, one parked, a few failing; two workers; tiers, dead letters, alerts and lag; two alerts-service
+instances, the leader holding one alert its Slack sink refused. Ids and codes only.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def sample_state(practices: int = 12, now: datetime | None = None, seed: int = 7
 
 
 def sample_records(practices: int, now: datetime, seed: int = 7) -> Iterator[tuple[bytes, bytes]]:
-    """(key, value) pairs as the workers publish them: two workers (each twice, for a rate), then practices."""
+    """(key, value) pairs as the workers publish them: two workers (each twice, for a rate), then practices;
+    then the alerts service's two instances."""
     workers = ("relay-a-4242", "relay-b-4243")
     for earlier in (True, False):
         for index, worker in enumerate(workers):
@@ -54,6 +56,18 @@ def sample_records(practices: int, now: datetime, seed: int = 7) -> Iterator[tup
     for n, practice in enumerate(names[:practices]):
         body = _practice(practice, workers[n % 2], now, rng)
         yield f"practice|{practice}".encode(), json.dumps(body).encode()
+    for instance, leader in (("alerts-a-5151", True), ("alerts-b-5152", False)):
+        yield f"alerts|{instance}".encode(), json.dumps(_alerting(instance, leader, now)).encode()
+
+
+def _alerting(instance: str, leader: bool, now: datetime) -> dict[str, Any]:
+    refused = {"reason": "HTTP 503", "at": _iso(now - timedelta(seconds=40)),
+               "dedup_key": f"pms-relay:circuit_open:{OPEN}:eaglesoft"}  # fmt: skip
+    return {
+        "instance_id": instance, "leader": leader, "sinks": ["oncall-webhook", "slack"],
+        "firing": 2 if leader else 0, "undelivered": 1 if leader else 0,
+        "last_failures": {"slack": refused} if leader else {}, "updated_at": _iso(now - timedelta(seconds=2)),
+    }  # fmt: skip
 
 
 def _iso(instant: datetime) -> str:

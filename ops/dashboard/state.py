@@ -9,7 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from ops.dashboard.records import PracticeStatus, StatusRecord, Tombstone, WorkerStatus
+from ops.dashboard.records import AlertsStatus, PracticeStatus, StatusRecord, Tombstone, WorkerStatus
 
 __all__ = [
     "Alert",
@@ -95,6 +95,7 @@ class ClusterState:
     workers: dict[str, WorkerStatus] = field(default_factory=dict)
     practices: dict[str, PracticeStatus] = field(default_factory=dict)
     throughput: dict[str, Throughput] = field(default_factory=dict)  # by worker id
+    alerting: dict[str, AlertsStatus] = field(default_factory=dict)  # by alerts-service instance id
     alerts: deque[Alert] = field(default_factory=deque)  # newest first
     dead_letters: DeadLetters = DeadLetters()
     lag: GroupLag | None = None
@@ -107,6 +108,8 @@ class ClusterState:
             self._forget(record.key)
         elif isinstance(record, WorkerStatus):
             self._worker(record)
+        elif isinstance(record, AlertsStatus):
+            self.alerting[record.instance_id] = record
         else:
             self.practices[record.practice_id] = record
 
@@ -122,6 +125,7 @@ class ClusterState:
             workers=dict(self.workers),
             practices=dict(self.practices),
             throughput=dict(self.throughput),
+            alerting=dict(self.alerting),
             alerts=deque(self.alerts),
         )
 
@@ -136,6 +140,8 @@ class ClusterState:
         if kind == "worker":
             self.workers.pop(name, None)
             self.throughput.pop(name, None)
+        elif kind == "alerts":
+            self.alerting.pop(name, None)
         else:
             self.practices.pop(name, None)
 

@@ -12,12 +12,32 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ops.dashboard.levels import Level, lag_level, practice_level, silent, tier_level, worker_level
-from ops.dashboard.records import PracticeStatus, WorkerStatus
+from ops.dashboard.levels import (
+    Level,
+    alerting_level,
+    lag_level,
+    leader_of,
+    practice_level,
+    silent,
+    tier_level,
+    worker_level,
+)
+from ops.dashboard.records import AlertsStatus, PracticeStatus, SinkFailure, WorkerStatus
 from ops.dashboard.settings import DashboardSettings
 from ops.dashboard.state import Alert, ClusterState, DeadLetter, GroupLag, Throughput
 
-__all__ = ["FailureRow", "LetterRow", "PracticeRow", "TierRow", "View", "WorkerRow", "build_view", "plain"]
+__all__ = [
+    "AlertingRow",
+    "FailureRow",
+    "LetterRow",
+    "PracticeRow",
+    "SinkRow",
+    "TierRow",
+    "View",
+    "WorkerRow",
+    "build_view",
+    "plain",
+]
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,24 @@ class LetterRow:
 
 
 @dataclass(frozen=True)
+class SinkRow:
+    sink: str
+    failure: SinkFailure
+
+
+@dataclass(frozen=True)
+class AlertingRow:
+    """Alert delivery: the leader's count of alerts no sink took, and each sink's last refusal."""
+
+    level: Level
+    reason: str
+    leader: AlertsStatus | None
+    undelivered: int
+    instances: tuple[AlertsStatus, ...]
+    failures: tuple[SinkRow, ...]  # newest first
+
+
+@dataclass(frozen=True)
 class View:
     now: datetime
     level: Level
@@ -77,6 +115,7 @@ class View:
     dead_letter_depth: int
     dead_letters: tuple[LetterRow, ...]
     alerts: tuple[Alert, ...]
+    alerting: AlertingRow
     skipped: int
 
 
@@ -92,7 +131,9 @@ def build_view(state: ClusterState, now: datetime, settings: DashboardSettings) 
     )
     tiers = _tiers(workers, now, settings)
     lag_lvl, lag_reason = lag_level(state.lag, t)
+    alerting = _alerting(state.alerting.values(), now, settings)
     levels = [
+        alerting.level,
         *(r.level for r in workers),
         *(r.level for r in practices),
         *(r.level for r in tiers),
@@ -122,6 +163,7 @@ def build_view(state: ClusterState, now: datetime, settings: DashboardSettings) 
             for letter in state.dead_letters.newest
         ),
         alerts=tuple(state.alerts),
+        alerting=alerting,
         skipped=state.skipped,
     )
 
@@ -136,6 +178,18 @@ def _worker_row(
 def _practice_row(p: PracticeStatus, now: datetime, settings: DashboardSettings) -> PracticeRow:
     level, reason = practice_level(p, now, settings.thresholds)
     return PracticeRow(level, reason, p, settings.trace_url(p.last_error.trace_id if p.last_error else None))
+
+
+def _alerting(services: Iterable[AlertsStatus], now: datetime, settings: DashboardSettings) -> AlertingRow:
+    instances = tuple(sorted(services, key=lambda s: (not s.leader, s.instance_id)))
+    level, reason = alerting_level(instances, now, settings.thresholds)
+    leader = leader_of(instances, now, settings.thresholds)
+    failures = sorted(
+        (SinkRow(sink, f) for sink, f in (leader.last_failures.items() if leader else ())),
+        key=lambda r: r.failure.at,
+        reverse=True,
+    )
+    return AlertingRow(level, reason, leader, leader.undelivered if leader else 0, instances, tuple(failures))
 
 
 def _tiers(workers: list[WorkerRow], now: datetime, settings: DashboardSettings) -> tuple[TierRow, ...]:

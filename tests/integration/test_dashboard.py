@@ -147,6 +147,13 @@ def test_snapshot_holds_what_the_topics_hold(dashboard: _Server) -> None:
     lag = data["lag"]
     assert lag["records"] == 3  # 5 produced on partition 0, 2 committed
     assert _BEHIND_S - 1 <= lag["seconds"] < _BEHIND_S + 60
+    alerting = data["alerting"]  # the alerts service's records share the status topic
+    assert (alerting["level"], alerting["undelivered"], alerting["leader"]["instance_id"]) == (
+        "red",
+        1,
+        "alerts-a-5151",
+    )
+    assert alerting["failures"][0]["sink"] == "slack"
     assert data["skipped"] == 1  # gone-1's record, not in the contract's shape, is skipped, not half-shown
 
 
@@ -197,6 +204,7 @@ def test_a_real_browser_renders_the_page_red_where_a_circuit_is_open(
     refreshes = int(html.split('data-refreshes="', 1)[1].split('"', 1)[0])
     assert refreshes >= 1, "the bundled script swapped in /live at least once"
     assert '<span id="stale" hidden' in html
+    assert 'id="undelivered"' in html, "the undelivered-alert banner survives the refresh"
 
     shot = tmp_path / "dashboard.png"
     done = _browse(chromium, "--virtual-time-budget=2000", f"--screenshot={shot}", url=dashboard.url)

@@ -59,8 +59,27 @@ async def test_the_page_shows_the_cluster_worst_first(client: httpx.AsyncClient)
         "Dead letters",
         "Recent failures",
         "Alerts",
+        "Alert delivery",
     ):
         assert f"<h2>{heading}" in page
+
+
+async def test_undelivered_alerts_show_as_a_banner_naming_sink_and_key(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/")).text
+    banner = page[page.index('id="undelivered"') :].split("</section>")[0]
+    assert "1 alert not delivered" in banner
+    assert (
+        "<code>slack</code> refused <code>pms-relay:circuit_open:es-demo:eaglesoft</code> (HTTP 503" in banner
+    )
+    assert "pms-relay alerts test --sink NAME" in banner
+    assert 'data-alerting="red"' in page
+    snapshot = (await client.get("/api/snapshot")).json()["alerting"]
+    assert (snapshot["level"], snapshot["undelivered"], snapshot["leader"]["instance_id"]) == (
+        "red",
+        1,
+        "alerts-a-5151",
+    )
+    assert [i["instance_id"] for i in snapshot["instances"]] == ["alerts-a-5151", "alerts-b-5152"]
 
 
 async def test_live_is_the_part_the_script_swaps_in(client: httpx.AsyncClient) -> None:
@@ -110,6 +129,8 @@ async def test_an_empty_cluster_renders_and_says_so() -> None:
         page = (await client.get("/")).text
         assert "No practice status yet" in page
         assert "demo.pms.status" in page
+        assert "No alerts service seen" in page
+        assert 'id="undelivered"' not in page
 
 
 async def test_ids_are_escaped(client: httpx.AsyncClient) -> None:

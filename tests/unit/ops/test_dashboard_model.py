@@ -9,10 +9,18 @@ from typing import Any
 
 import pytest
 
-from ops.dashboard.levels import Level, Thresholds, lag_level, practice_level, tier_level, worker_level
+from ops.dashboard.levels import (
+    Level,
+    Thresholds,
+    alerting_level,
+    lag_level,
+    practice_level,
+    tier_level,
+    worker_level,
+)
 from ops.dashboard.messages import parse_alert, parse_dead_letter, partition_lag, trace_id_of
 from ops.dashboard.page import ago, percent
-from ops.dashboard.records import PracticeStatus, Tombstone, WorkerStatus, parse_status
+from ops.dashboard.records import AlertsStatus, PracticeStatus, Tombstone, WorkerStatus, parse_status
 from ops.dashboard.sample import OPEN, sample_state
 from ops.dashboard.settings import DashboardSettings
 from ops.dashboard.state import ClusterState, GroupLag
@@ -46,6 +54,17 @@ def practice(**fields: Any) -> dict[str, Any]:
     } | fields  # fmt: skip
 
 
+def alerting(**fields: Any) -> dict[str, Any]:
+    return {
+        "instance_id": "a1", "leader": True, "sinks": ["pager"], "firing": 1, "undelivered": 0,
+        "last_failures": {}, "updated_at": _at(1),
+    } | fields  # fmt: skip
+
+
+def _a(**fields: Any) -> AlertsStatus:
+    return AlertsStatus.model_validate(alerting(**fields))
+
+
 def _p(**fields: Any) -> PracticeStatus:
     return PracticeStatus.model_validate(practice(**fields))
 
@@ -64,6 +83,9 @@ def _w(**fields: Any) -> WorkerStatus:
         (b"practice|p1", json.dumps(practice()).encode(), PracticeStatus),
         (b"practice|p1", json.dumps(practice(extra_field_from_a_newer_worker=1)).encode(), PracticeStatus),
         (b"worker|w1", None, Tombstone),
+        (b"alerts|a1", json.dumps(alerting()).encode(), AlertsStatus),
+        (b"alerts|a1", None, Tombstone),
+        (b"alerts|a1", json.dumps(alerting(undelivered=-1)).encode(), type(None)),
         (b"practice|p1", b"{not json", type(None)),
         (b"practice|p1", json.dumps(practice(circuit="sideways")).encode(), type(None)),
         (b"worker|w1", json.dumps({"worker_id": "w1"}).encode(), type(None)),
@@ -98,6 +120,16 @@ def test_a_restarted_worker_has_no_rate_from_its_old_counters() -> None:
     state.apply(parse_status(b"worker|w1", json.dumps(worker(updated_at=_at(6))).encode()))
     state.apply(parse_status(b"worker|w1", json.dumps(worker(started_at=_at(2), commands_in=3)).encode()))
     assert state.throughput["w1"].in_per_s == 0.0
+
+
+def test_state_keeps_each_alerts_instance_until_its_tombstone() -> None:
+    state = ClusterState()
+    state.apply(parse_status(b"alerts|a1", json.dumps(alerting()).encode()))
+    state.apply(parse_status(b"alerts|a2", json.dumps(alerting(instance_id="a2", leader=False)).encode()))
+    assert sorted(state.alerting) == ["a1", "a2"]
+    assert state.skipped == 0  # the alerts service's records are contract records too
+    state.apply(parse_status(b"alerts|a1", None))
+    assert sorted(state.alerting) == ["a2"]
 
 
 def test_alerts_keep_the_newest() -> None:
@@ -156,6 +188,42 @@ def test_practice_level(fields: dict[str, Any], level: Level, reason: str) -> No
 )
 def test_worker_level(fields: dict[str, Any], level: Level) -> None:
     assert worker_level(_w(**fields), NOW, T)[0] is level
+
+
+FAILED = {"slack": {"reason": "HTTP 503", "at": _at(40), "dedup_key": "pms-relay:circuit_open:p1:dentrix"}}
+
+
+@pytest.mark.parametrize(
+    ("services", "level", "reason"),
+    [
+        ([], Level.GREEN, "no alerts service seen"),
+        ([alerting()], Level.GREEN, "leader a1, all delivered"),
+        ([alerting(undelivered=1, last_failures=FAILED)], Level.RED, "1 alert not delivered"),
+        ([alerting(undelivered=3)], Level.RED, "3 alerts not delivered"),
+        ([alerting(leader=False)], Level.AMBER, "no alerts leader (electing)"),
+        ([alerting(updated_at=_at(60))], Level.AMBER, "alerts service silent: nobody is paged"),
+        # a standby's count is not the leader's; a silent old leader's neither
+        ([alerting(undelivered=2, updated_at=_at(60)), alerting(instance_id="a2")], Level.GREEN, "leader a2, all delivered"),
+    ],
+)  # fmt: skip
+def test_alerting_level(services: list[dict[str, Any]], level: Level, reason: str) -> None:
+    assert alerting_level([AlertsStatus.model_validate(s) for s in services], NOW, T) == (level, reason)
+
+
+def test_undelivered_alerts_turn_the_page_red_and_name_the_sink() -> None:
+    state = ClusterState()
+    state.apply(parse_status(b"worker|w1", json.dumps(worker()).encode()))
+    state.lag = GroupLag("g", "pms.commands")
+    state.apply(
+        parse_status(b"alerts|a1", json.dumps(alerting(undelivered=1, last_failures=FAILED)).encode())
+    )
+    view = build_view(state, NOW, DashboardSettings())
+    assert view.level is Level.RED
+    assert view.alerting.undelivered == 1
+    assert [(r.sink, r.failure.reason) for r in view.alerting.failures] == [("slack", "HTTP 503")]
+    assert plain(view)["alerting"]["level"] == "red"
+    state.apply(parse_status(b"alerts|a1", json.dumps(alerting()).encode()))
+    assert build_view(state, NOW, DashboardSettings()).alerting.level is Level.GREEN
 
 
 @pytest.mark.parametrize(("overdue", "level"), [(0.0, Level.GREEN), (5.0, Level.AMBER), (61.0, Level.RED)])

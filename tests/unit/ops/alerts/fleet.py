@@ -19,7 +19,7 @@ def _at(at: datetime) -> str:
 def practice(pid: str, now: datetime, **fields: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
         "practice_id": pid,
-        "pms": "eaglesoft",
+        "pms": "EAGLESOFT",  # the adapter's kind, as workers write it; keys and overrides say eaglesoft
         "worker_id": "w1",
         "circuit": "closed",
         "last_success_at": _at(now - timedelta(seconds=5)),

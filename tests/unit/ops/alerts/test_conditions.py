@@ -61,7 +61,7 @@ def test_thresholds_are_overridden_per_pms_then_per_practice() -> None:
         NOW,
         practice("es-1", NOW, circuit="open", circuit_since=ago(120)),
         practice("es-2", NOW, circuit="open", circuit_since=ago(120)),
-        practice("dx-1", NOW, pms="dentrix", circuit="open", circuit_since=ago(120)),
+        practice("dx-1", NOW, pms="DENTRIX", circuit="open", circuit_since=ago(120)),
     )
     assert [a.practice_id for a in evaluate(state, NOW, settings).active] == ["es-1"]
 
