@@ -22,7 +22,15 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import (
+    NoOpTracerProvider,
+    ProxyTracerProvider,
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+)
 
 if TYPE_CHECKING:
     from adapters.errors import ErrorCode
@@ -30,7 +38,15 @@ if TYPE_CHECKING:
     from streams.outcome import Outcome
     from streams.received import Received
 
-__all__ = ["TracingObserver", "configure_tracing", "consumer_span", "inject", "producer_span", "tracer"]
+__all__ = [
+    "TracingObserver",
+    "configure_tracing",
+    "consumer_span",
+    "inject",
+    "producer_span",
+    "recording",
+    "tracer",
+]
 
 _TRACE_HEADERS = ("traceparent", "tracestate")
 _NAME = "pms-relay"
@@ -38,6 +54,13 @@ _NAME = "pms-relay"
 
 def tracer() -> Tracer:
     return trace.get_tracer(_NAME)
+
+
+def recording() -> bool:
+    """Whether a tracer provider is installed (:func:`configure_tracing`, or a test's). Without one every span
+    is a no-op that still costs its set-up (about 17 µs per consumer span, 10 per producer span), so the
+    observer skips them; the headers then carry the incoming trace context on unchanged (:func:`inject`)."""
+    return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider | NoOpTracerProvider)
 
 
 def configure_tracing(environ: Mapping[str, str] | None = None) -> TracerProvider | None:
@@ -128,6 +151,9 @@ class TracingObserver:
 
     @contextmanager
     def handling(self, received: Received) -> Iterator[None]:
+        if not recording():
+            yield
+            return
         message = received.message
         attributes: dict[str, Any] = {
             "messaging.consumer.group.name": self._group,
@@ -172,6 +198,9 @@ class TracingObserver:
 
     @contextmanager
     def sending(self, topic: str, received: Received | None) -> Iterator[None]:
+        if not recording():
+            yield
+            return
         attributes = {"messaging.message.id": received.command_id} if received and received.command else {}
         with producer_span(topic, attributes):
             yield

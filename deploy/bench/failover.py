@@ -199,7 +199,7 @@ def failover_once(
             data = ("--store", store, "--data-dir", str(workdir / f"data-{index}"))
             rig.worker_args = data if store != "memory" else ()
             with _working_directory(tree):  # `python -m cli` imports from its working directory first
-                rig._start_worker()
+                rig.add_worker()
             log = workdir / f"worker-{index}.log"
             wait_until(functools.partial(_recovered, log), timeout=180, what="the recovery")
         warmup = build_commands(plan(2 * len(practices), list(practices)), sandbox.known)
@@ -328,7 +328,7 @@ def _recovered(log: Path) -> bool:
 
 def _start_and_kill(rig: Rig, log: Path) -> tuple[float | None, float | None]:
     """Start one more worker, wait for its tables' recovery, SIGKILL it: its :func:`ready_times`."""
-    rig._start_worker()  # until the worker runs; its tables may still be recovering
+    rig.add_worker()  # until the worker runs; its tables may still be recovering
     wait_until(
         lambda: ready_times(log.read_text(encoding="utf-8", errors="replace"))[1] is not None,
         timeout=180,

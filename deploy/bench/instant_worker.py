@@ -15,7 +15,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["GC_LOG_ENV", "main"]
+
+GC_LOG_ENV = "BENCH_GC_LOG_MS"  # log each garbage collection longer than this many ms (latency hunts)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,9 +63,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     latencies = Latencies.from_json(os.environ.get(LATENCY_ENV))
     topology = build(settings, load_registry(args.config), adapter_factory=instant_factory(latencies))
     logging.getLogger(__name__).info("instant worker starting pid=%s", os.getpid())
+    if os.environ.get(GC_LOG_ENV):
+        _log_collections(float(os.environ[GC_LOG_ENV]))
     worker = faust.Worker(topology.app, quiet=True, override_logging=False)
     worker.spinner = None
     worker.execute_from_commandline()
+
+
+def _log_collections(longer_than_ms: float) -> None:
+    import gc
+    import time
+
+    log = logging.getLogger("bench.gc")
+    started: list[float] = [0.0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        ms = (time.perf_counter() - started[0]) * 1000
+        if ms >= longer_than_ms:
+            log.info("gc generation=%d ms=%.1f collected=%d", info["generation"], ms, info["collected"])
+
+    gc.callbacks.append(timed)
 
 
 if __name__ == "__main__":

@@ -84,8 +84,12 @@ class Rig:
         self._collector.start()
         wait_until(self._assigned.is_set, timeout=30, what="the collector's assignment")
         for _ in range(workers):
-            self._start_worker(self._bare_args() if bare else self._worker_args())
+            self.add_worker(bare=bare)
         return self
+
+    def add_worker(self, *, bare: bool = False) -> None:
+        """One more worker (or bare agent) on the same topics and group, returned once it is ready."""
+        self._start_worker(self._bare_args() if bare else self._worker_args())
 
     def stop(self) -> None:
         for worker in self._workers:
