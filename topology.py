@@ -52,7 +52,7 @@ from streams.metrics import Backend, Metrics
 from streams.observer import Observer, Observers
 from streams.otel_metrics import OtelMetrics
 from streams.outbound import Routes
-from streams.outbox import FaustOutbox
+from streams.outbox import FaustOutbox, ReceiptTable
 from streams.pipeline import Pipeline, PipelineSettings
 from streams.probe import AppProbe
 from streams.prometheus import PrometheusMetrics
@@ -165,7 +165,17 @@ def build(
         return app.Table(name, default=None, partitions=settings.partitions, key_type=str)
 
     commands, retries = topic(names.commands), topic(*names.retries)
-    inbox, subjects, circuits = table("inbox"), table("subjects"), table("circuits")
+    # The inbox keeps receipts: a write's IN_FLIGHT entry waits for its own changelog record, not a flush.
+    inbox = ReceiptTable(
+        app,
+        name="inbox",
+        default=None,
+        beacon=app.tables.beacon,
+        partitions=settings.partitions,
+        key_type=str,
+    )
+    app.tables.add(inbox)
+    subjects, circuits = table("subjects"), table("circuits")
 
     outbox = FaustOutbox(app)
     adapters = AdapterPool(adapter_factory)

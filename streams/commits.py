@@ -273,6 +273,30 @@ class CommitLedger:
 RevokeHook = Callable[[set[TP]], Awaitable[None]]
 
 
+# Two aiokafka fetch settings bound how long a command can sit on the broker unseen. aiokafka keeps one fetch
+# in flight per broker, and sends none while any partition there still holds fetched records not yet taken.
+# - ``prefetch_backoff``, how long such a partition may hold the others back: 0.1 s, not an AIOKafkaConsumer
+#   option. Answers came out in clumps 0.1 s apart (P3 at 100/s, p99 of reads 108 -> 39 ms with 5 ms).
+# - ``fetch_max_wait_ms``, how long the broker holds a fetch that found nothing: faust hard-codes 1.5 s. A
+#   partition left out of the fetch in flight (it was holding records when the fetch went) waits that long for
+#   its turn: whole bursts answered 1.5 s late. At 50 ms an idle worker sends 20 empty fetches a second.
+PREFETCH_BACKOFF_S = 0.005
+FETCH_MAX_WAIT_MS = 50
+
+
+class _PromptFetching(faust_aiokafka.AIOKafkaConsumerThread):
+    async def on_start(self) -> None:
+        await super().on_start()
+        fetcher = getattr(self._consumer, "_fetcher", None)
+        if fetcher is not None and hasattr(fetcher, "_prefetch_backoff"):
+            fetcher._prefetch_backoff = PREFETCH_BACKOFF_S
+            fetcher._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        else:  # a newer aiokafka moved them: keep working, at the old latency
+            _log.warning(
+                "aiokafka's fetcher has no prefetch backoff to set; answers may come in 0.1 s clumps"
+            )
+
+
 class LedgerConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, committing by a :class:`CommitLedger` instead of by acknowledgements.
 
@@ -288,6 +312,9 @@ class LedgerConsumer(faust_aiokafka.Consumer):
         self.ledger = CommitLedger()
         self.before_revoke = None
         self._seeks: set[asyncio.Task[None]] = set()
+
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _PromptFetching(self, loop=self.loop, beacon=self.beacon)
 
     def use_ledger(self, ledger: CommitLedger) -> None:
         self.ledger = ledger

@@ -9,10 +9,10 @@ Entries are plain JSON-able dicts so the Faust changelog stores them without a c
 from __future__ import annotations
 
 import base64
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["Inbox", "InboxEntry", "Phase", "StoredAnswer", "sweep"]
 
@@ -88,6 +88,13 @@ class InboxEntry:
         )
 
 
+@runtime_checkable
+class Receipts(Protocol):
+    """A table that can tell when one key's write is on the broker (:class:`streams.outbox.ReceiptTable`)."""
+
+    async def acknowledged(self, key: str) -> None: ...
+
+
 class Inbox:
     """The inbox table as entries: a mapping of command id to :class:`InboxEntry` (stored as JSON dicts)."""
 
@@ -107,6 +114,17 @@ class Inbox:
             if previous and previous.get("redrive"):
                 entry = entry.moved(redrive=previous["redrive"])
         self._table[command_id] = entry.to_json()
+
+    async def put_durably(
+        self, command_id: str, entry: InboxEntry, flush: Callable[[], Awaitable[None]]
+    ) -> None:
+        """:meth:`put`, then return once the entry is on the broker: its own changelog record when the table
+        keeps receipts, else ``flush`` (every table write so far)."""
+        self.put(command_id, entry)
+        if isinstance(self._table, Receipts):
+            await self._table.acknowledged(command_id)
+        else:
+            await flush()
 
     def redrive_of(self, command_id: str) -> str | None:
         stored = self._table.get(command_id)

@@ -1,14 +1,48 @@
-"""The outbox: sends through Faust's producer and makes table writes durable, in shared flush rounds."""
+"""The outbox: sends through Faust's producer and makes table writes durable, in shared flush rounds; and a
+table that tells when one key's write is durable, so a write waits for its own record, not for a flush."""
 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
+from typing import Any
 
 import faust
+from faust.types import FutureMessage
 
 from schemas.codec import EncodedMessage
 
-__all__ = ["FaustOutbox"]
+__all__ = ["FaustOutbox", "ReceiptTable"]
+
+
+class ReceiptTable(faust.Table[Any, Any]):
+    """A Faust table that keeps, per key, the future of its newest changelog record until the broker has it.
+
+    Why: making one IN_FLIGHT entry durable through :meth:`FaustOutbox.durable` waits for a flush of every
+    topic (every answer in flight too), and faust's producer buffer flush gives up after 0.1 s without a send
+    (``ProducerBuffer.flush_atmost``), so under load it could return before the entry was even handed to the
+    producer. The record's own future resolves exactly when the broker acknowledged it (``Topic._on_published``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._receipts: dict[Any, FutureMessage] = {}
+
+    def send_changelog(self, partition: int | None, key: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        sent: FutureMessage = super().send_changelog(partition, key, value, *args, **kwargs)
+        self._receipts[key] = sent
+        sent.add_done_callback(partial(self._received, key))
+        return sent
+
+    def _received(self, key: Any, sent: FutureMessage) -> None:
+        if self._receipts.get(key) is sent:
+            del self._receipts[key]
+
+    async def acknowledged(self, key: Any) -> None:
+        """Return once the newest write of ``key`` is on the broker; raise what its send raised."""
+        sent = self._receipts.get(key)
+        if sent is not None:
+            await asyncio.shield(sent)
 
 
 class FaustOutbox:

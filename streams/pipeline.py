@@ -302,8 +302,7 @@ class Pipeline:
         partition = run.received.message.partition
         began = InboxEntry(Phase.IN_FLIGHT, run.received.hop_number, attempts, run.now, partition)
         if run.write:
-            self._inbox.put(run.received.command_id, began)
-            await self._outbox.durable()
+            await self._inbox.put_durably(run.received.command_id, began, self._outbox.durable)
         adapter = self._adapter_for(practice)
         operation = command.command_type.value
         started = time.perf_counter()
