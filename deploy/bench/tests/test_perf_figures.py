@@ -8,7 +8,7 @@ import pytest
 
 from deploy.bench.cpu import parse_rss
 from deploy.bench.instant import Latencies
-from deploy.bench.latency import latency_figures
+from deploy.bench.latency import floor_figures, latency_figures
 from deploy.bench.memory import growth_figures, per_practice_figures
 from deploy.bench.overhead import overhead_figures
 from deploy.bench.slow_pms import isolation_figure, throughput_figure
@@ -73,6 +73,11 @@ def test_latency_rows_subtract_the_pms_time_and_judge_each_kind() -> None:
 
 def test_latency_rows_without_commands_are_undecided() -> None:
     assert [r.met for r in latency_figures([], [], 0.0, "d")] == [None, None]
+
+
+def test_floor_rows_give_the_bare_p99_and_the_relays_pairwise_addition() -> None:
+    rows = floor_figures(300.0, [150.0, 40.0], [140.0, 20.0])
+    assert [r.value for r in rows] == ["80.0", "+15.0"]  # medians: of 140 and 20; of +10 and +20
 
 
 def test_memory_rows() -> None:
