@@ -31,7 +31,7 @@ from adapters.http.errors import ROUTE_EXTENSION, ErrorMapper, map_response, map
 from adapters.http.paths import path, request_url
 from adapters.http.ratelimit import PracticeRateLimiter
 from adapters.http.retry import Jitter, RetryPolicy, equal_jitter, fits_deadline, next_delay, should_retry
-from adapters.http.transport import default_transport
+from adapters.http.transport import default_transport, http1_context
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -157,6 +157,7 @@ class PMSHttpClient:
             timeout=timeout,
             limits=limits,
             transport=transport or default_transport(limits),
+            verify=http1_context(),  # used when httpx's own transport sends (a proxy): shared, not one each
             follow_redirects=False,
         )
         self._host = self._http.base_url.host

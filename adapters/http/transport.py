@@ -16,23 +16,26 @@ transport keeps httpx's behaviour where the two differ:
   connection breaks under it; httpx never does, and a resend is the retry policy's decision, not ours.
 - **No cookies, no redirects, no decompression, no headers of its own**: httpx already does each of these
   (or, for redirects, the client refuses them) on its side of the seam.
-- **TLS as httpx verifies** (:func:`httpx.create_ssl_context`: certifi, ``SSL_CERT_FILE``), HTTP/1.1 ALPN.
+- **TLS as httpx verifies** (:func:`httpx.create_ssl_context`: certifi, ``SSL_CERT_FILE``), HTTP/1.1 ALPN,
+  through one context shared by every client (:func:`http1_context`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import aiohttp
 import httpx
 from yarl import URL
 
-__all__ = ["AiohttpTransport", "default_transport"]
+__all__ = ["AiohttpTransport", "default_transport", "http1_context"]
 
 # Headers aiohttp adds when absent; httpx has set (or deliberately left out) each one already.
 _NO_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
@@ -49,7 +52,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
         self._limits = limits
-        self._ssl = ssl_context or _http1_context()
+        self._ssl = ssl_context or http1_context()
         size = limits.max_connections
         self._slots = asyncio.Semaphore(size) if size is not None else None
         self._session: aiohttp.ClientSession | None = None
@@ -128,8 +131,22 @@ def default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     return AiohttpTransport(limits=limits)
 
 
-def _http1_context() -> ssl.SSLContext:
-    context = httpx.create_ssl_context()
+def http1_context() -> ssl.SSLContext:
+    """The TLS context every PMS client verifies with: httpx's trust store, HTTP/1.1 ALPN.
+
+    One per process, not one per client: loading the certifi bundle costs ~0.8 MiB of OpenSSL memory per
+    context, which was nearly all of what a practice cost a worker (``deploy/bench/memory.py``). Sharing is
+    safe: nothing changes the context once made (httpcore, behind a proxy, sets the same ALPN again on
+    each connection). It is remade when ``SSL_CERT_FILE`` or ``SSL_CERT_DIR``
+    names another trust store, which httpx reads when a context is made; a store edited in place under the
+    same name is read again only by a new process.
+    """
+    return _trusted_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@cache  # one entry per trust store named, a process sees one or two
+def _trusted_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    context = httpx.create_ssl_context()  # reads the same two variables
     context.set_alpn_protocols(["http/1.1"])  # as httpcore offers for an HTTP/1.1-only client
     return context
 
