@@ -29,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--app-id", required=True)
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     app = faust.App(
@@ -40,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         broker_commit_interval=0.5,
         producer_acks=-1,
         web_enabled=False,
+        **({"datadir": args.data_dir} if args.data_dir else {}),
     )
     source = app.topic(args.source, key_serializer="raw", value_serializer="raw")
     sink = app.topic(args.sink, key_serializer="raw", value_serializer="raw")

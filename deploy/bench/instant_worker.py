@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--practice-backlog", type=int, default=128)
     parser.add_argument("--status-interval", type=float, default=5.0)
     parser.add_argument("--metrics", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--data-dir", type=Path, default=None)
     return parser
 
 
@@ -59,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         practice_backlog=args.practice_backlog,
         metrics=args.metrics,
         status_interval_seconds=args.status_interval,
+        data_dir=args.data_dir,
     )
     latencies = Latencies.from_json(os.environ.get(LATENCY_ENV))
     topology = build(settings, load_registry(args.config), adapter_factory=instant_factory(latencies))

@@ -117,6 +117,7 @@ class Rig:
             "--partitions", str(self.partitions),
             "--retry-delays", ",".join(f"{d:g}" for d in self.topics.tiers.delays),
             "--log-level", self.log_level,
+            "--data-dir", str(self._data_dir()),
             *self.worker_args,
         ]  # fmt: skip
 
@@ -129,7 +130,12 @@ class Rig:
             "--app-id", self.app_id,
             "--partitions", str(self.partitions),
             "--log-level", self.log_level,
+            "--data-dir", str(self._data_dir()),
         ]  # fmt: skip
+
+    def _data_dir(self) -> Path:
+        """Faust's data dir for the next worker: in the workdir, not ``<app-id>-data`` where the bench runs."""
+        return self.workdir / f"faust-data-{len(self._workers)}"
 
     def _start_worker(self, command: list[str]) -> None:
         index = len(self._workers)
