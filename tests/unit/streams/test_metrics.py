@@ -408,3 +408,51 @@ def test_faust_s_sensor_shares_the_registry_under_its_own_prefix() -> None:
     assert (reads.labels, reads.value) == ({"table": "table.inbox", "operation": "keys_retrieved"}, 3.0)
     ours = {i.name for i in CATALOG if i.kind is not Kind.GAUGE}
     assert {name for name in families if not name.startswith(("faust_", "process_"))} == ours
+
+
+def test_faust_s_sensor_binds_its_series_once_and_records_what_faust_s_own_records() -> None:
+    """The sensor caches labelled series; the samples must be those faust's PrometheusMonitor writes."""
+    from types import SimpleNamespace
+
+    from faust.sensors.prometheus import FaustMetrics
+    from faust.types import TP
+    from prometheus_client import CollectorRegistry
+
+    from streams.prometheus import FAUST_PREFIX, _FaustSensor
+
+    ours_registry, theirs_registry = CollectorRegistry(), CollectorRegistry()
+    ours = _FaustSensor(metrics=FaustMetrics.create(ours_registry, FAUST_PREFIX))
+    theirs = PrometheusMonitor(metrics=FaustMetrics.create(theirs_registry, FAUST_PREFIX))
+
+    class Owner:
+        pass
+
+    class Stream:  # faust keeps streams and their tasks in weak maps
+        shortlabel = "Stream: topology.take_commands"
+        task_owner = Owner()
+
+    stream = Stream()
+    for sensor in (ours, theirs):
+        for offset, tp in enumerate([TP("pms.commands", 0), TP("pms.commands", 1), TP("pms.commands", 0)]):
+            message = SimpleNamespace(stream_meta={}, time_in=None, tp=tp, offset=offset)
+            sensor.on_message_in(tp, offset, message)
+            event = SimpleNamespace(message=message)
+            sensor.on_stream_event_in(tp, offset, stream, event)
+            sensor.track_tp_end_offset(tp, offset + 10)
+            sensor.on_send_initiated(None, "pms.results", None, 1, 2)
+
+    def samples(registry: CollectorRegistry) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
+        wanted = ("received", "events", "end_offset", "messages_sent", "active")
+        return {
+            (s.name, tuple(sorted(s.labels.items())), s.value)
+            for family in registry.collect()
+            for s in family.samples
+            if any(w in s.name for w in wanted) and not s.name.endswith("_created")
+        }
+
+    assert samples(ours_registry) == samples(theirs_registry)
+    assert (
+        "faust_topic_partition_end_offset",
+        (("partition", "0"), ("topic", "pms.commands")),
+        12.0,
+    ) in samples(ours_registry)
