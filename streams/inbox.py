@@ -100,6 +100,7 @@ class Inbox:
 
     def __init__(self, table: MutableMapping[str, Any]) -> None:
         self._table = table
+        self._receipts = table if isinstance(table, Receipts) else None  # decided once, not per write
 
     def get(self, command_id: str) -> InboxEntry | None:
         raw = self._table.get(command_id)
@@ -121,8 +122,8 @@ class Inbox:
         """:meth:`put`, then return once the entry is on the broker: its own changelog record when the table
         keeps receipts, else ``flush`` (every table write so far)."""
         self.put(command_id, entry)
-        if isinstance(self._table, Receipts):
-            await self._table.acknowledged(command_id)
+        if self._receipts is not None:
+            await self._receipts.acknowledged(command_id)
         else:
             await flush()
 

@@ -97,23 +97,25 @@ class _FaustSensor(PrometheusMonitor):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._table_children: dict[tuple[str, str], Any] = {}
         self._series: dict[tuple[str, Any], Any] = {}
 
-    def _child(self, metric: str, key: Any, **labels: Any) -> Any:
+    def _child(self, metric: str, key: Any, labels: Callable[[], dict[str, Any]]) -> Any:
+        """``metric``'s series for ``key``, its ``labels`` (a stream's needs a regex) worked out once."""
         found = self._series.get((metric, key))
         if found is None:
-            found = self._series[(metric, key)] = getattr(self._metrics, metric).labels(**labels)
+            found = self._series[(metric, key)] = getattr(self._metrics, metric).labels(**labels())
         return found
 
     def on_message_in(self, tp: TP, offset: int, message: Message) -> None:
         Monitor.on_message_in(self, tp, offset, message)
         self._metrics.messages_received.inc()
         self._metrics.active_messages.inc()
-        self._child("messages_received_per_topics", tp.topic, topic=tp.topic).inc()
-        self._child("messages_received_per_topics_partition", tp, topic=tp.topic, partition=tp.partition).set(
-            offset
-        )
+        self._child("messages_received_per_topics", tp.topic, lambda: {"topic": tp.topic}).inc()
+        self._child(
+            "messages_received_per_topics_partition",
+            tp,
+            lambda: {"topic": tp.topic, "partition": tp.partition},
+        ).set(offset)
 
     def on_stream_event_in(
         self, tp: TP, offset: int, stream: StreamT[Any], event: EventT[Any]
@@ -121,32 +123,31 @@ class _FaustSensor(PrometheusMonitor):
         state: dict[str, Any] | None = Monitor.on_stream_event_in(self, tp, offset, stream, event)
         self._metrics.total_events.inc()
         self._metrics.total_active_events.inc()
-        child = self._series.get(("total_events_per_stream", stream))
-        if child is None:
-            child = self._child(
-                "total_events_per_stream", stream, stream=f"stream.{self._stream_label(stream)}.events"
-            )
-        child.inc()
+        self._child(
+            "total_events_per_stream",
+            stream,
+            lambda: {"stream": f"stream.{self._stream_label(stream)}.events"},
+        ).inc()
         return state
 
     def on_send_initiated(
         self, producer: ProducerT, topic: str, message: PendingMessage, keysize: int, valsize: int
     ) -> Any:
-        self._child("topic_messages_sent", topic, topic=f"topic.{topic}").inc()
+        self._child("topic_messages_sent", topic, lambda: {"topic": f"topic.{topic}"}).inc()
         return Monitor.on_send_initiated(self, producer, topic, message, keysize, valsize)
 
     def track_tp_end_offset(self, tp: TP, offset: int) -> None:
         Monitor.track_tp_end_offset(self, tp, offset)
-        self._child("topic_partition_end_offset", tp, topic=tp.topic, partition=tp.partition).set(offset)
+        self._child(
+            "topic_partition_end_offset", tp, lambda: {"topic": tp.topic, "partition": tp.partition}
+        ).set(offset)
 
     def _count_table(self, table: Any, operation: str) -> None:
-        key = (table.name, operation)
-        child = self._table_children.get(key)
-        if child is None:
-            child = self._table_children[key] = self._metrics.table_operations.labels(
-                table=f"table.{table.name}", operation=operation
-            )
-        child.inc()
+        self._child(
+            "table_operations",
+            (table.name, operation),
+            lambda: {"table": f"table.{table.name}", "operation": operation},
+        ).inc()
 
     def on_table_get(self, table: Any, key: Any) -> None:
         Monitor.on_table_get(self, table, key)

@@ -93,9 +93,12 @@ class AlertingRow:
     level: Level
     reason: str
     leader: AlertsStatus | None
-    undelivered: int
     instances: tuple[AlertsStatus, ...]
     failures: tuple[SinkRow, ...]  # newest first
+
+    @property
+    def undelivered(self) -> int:
+        return self.leader.undelivered if self.leader else 0
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ def _alerting(services: Iterable[AlertsStatus], now: datetime, settings: Dashboa
         key=lambda r: r.failure.at,
         reverse=True,
     )
-    return AlertingRow(level, reason, leader, leader.undelivered if leader else 0, instances, tuple(failures))
+    return AlertingRow(level, reason, leader, instances, tuple(failures))
 
 
 def _tiers(workers: list[WorkerRow], now: datetime, settings: DashboardSettings) -> tuple[TierRow, ...]:
@@ -239,6 +242,8 @@ def plain(value: Any) -> Any:
         data = {f.name: plain(getattr(value, f.name)) for f in fields(value)}
         if isinstance(value, GroupLag):  # its totals are properties, not fields
             data |= {"records": value.records, "seconds": value.seconds}
+        elif isinstance(value, AlertingRow):
+            data["undelivered"] = value.undelivered
         return data
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
