@@ -13,13 +13,14 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 
 from adapters.errors import ErrorCode
+from streams.observer import QUIET
 from streams.outcome import TERMINAL, Outcome
 
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ _MINUTES = 60  # the longest window
 _LATENCY_SECONDS = 300.0
 _LATENCY_SAMPLES = 2048  # per practice: a busier practice's window is its latest calls
 _FAILURES_KEPT = 10
-_QUIET = nullcontext()
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class Activity:
     # -- the observer seam ---------------------------------------------------------------------------------
 
     def handling(self, received: Received) -> AbstractContextManager[None]:
-        return _QUIET
+        return QUIET
 
     def finished(self, received: Received, outcome: Outcome, code: ErrorCode | None) -> None:
         if received.message.topic == self._commands_topic:
@@ -210,7 +210,7 @@ class Activity:
             self._open_since.setdefault(transition.practice_id, transition.at.timestamp())
 
     def sending(self, topic: str, received: Received | None) -> AbstractContextManager[None]:
-        return _QUIET
+        return QUIET
 
     def _entry(self, practice_id: str) -> _Practice:
         entry = self._practices.get(practice_id)

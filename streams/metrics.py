@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from contextvars import Token
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from adapters.errors import ErrorCode, PMSError
 from adapters.http.client import retry_listener
+from streams.observer import QUIET
 from streams.outcome import Outcome
 from streams.topics import parse_retention
 
@@ -312,24 +314,11 @@ class MetricsObserver:
     def circuit_changed(self, transition: Transition) -> None:
         pass  # read from the circuits table at collection time
 
-    def sending(self, topic: str, received: Received | None) -> _Quiet:
-        return _QUIET
+    def sending(self, topic: str, received: Received | None) -> AbstractContextManager[None]:
+        return QUIET
 
     def _with_practice(self, practice_id: str, labels: tuple[str, ...]) -> tuple[str, ...]:
         return (practice_id, *labels) if self._practice_label else labels
-
-
-class _Quiet:
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(self, *_: object) -> None:
-        pass
-
-
-_QUIET = _Quiet()
 
 
 class Metrics:

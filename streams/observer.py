@@ -7,8 +7,9 @@ counts and durations only: never a payload.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
+from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 from adapters.errors import ErrorCode
@@ -18,7 +19,12 @@ if TYPE_CHECKING:
     from streams.outcome import Outcome
     from streams.received import Received
 
-__all__ = ["NO_OBSERVER", "Observer", "Observers"]
+__all__ = ["NO_OBSERVER", "QUIET", "Observer", "Observers"]
+
+QUIET: AbstractContextManager[None] = nullcontext()
+"""What an observer's ``handling`` or ``sending`` returns when it has nothing to wrap: :class:`Observers` leaves
+it out, so a message costs only the contexts that do something (an ExitStack per message and per event sent
+was about 6% of a command's CPU)."""
 
 
 class Observer(Protocol):
@@ -52,7 +58,7 @@ class Observer(Protocol):
 
 class _Null:
     def handling(self, received: Received) -> AbstractContextManager[None]:
-        return nullcontext()
+        return QUIET
 
     def finished(self, received: Received, outcome: Outcome, code: ErrorCode | None) -> None:
         pass
@@ -75,7 +81,7 @@ class _Null:
         pass
 
     def sending(self, topic: str, received: Received | None) -> AbstractContextManager[None]:
-        return nullcontext()
+        return QUIET
 
 
 NO_OBSERVER: Observer = _Null()
@@ -87,12 +93,8 @@ class Observers:
     def __init__(self, observers: Sequence[Observer]) -> None:
         self._all = tuple(observers)
 
-    @contextmanager
-    def handling(self, received: Received) -> Iterator[None]:
-        with ExitStack() as stack:
-            for observer in self._all:
-                stack.enter_context(observer.handling(received))
-            yield
+    def handling(self, received: Received) -> AbstractContextManager[None]:
+        return _nested([observer.handling(received) for observer in self._all])
 
     def finished(self, received: Received, outcome: Outcome, code: ErrorCode | None) -> None:
         for observer in self._all:
@@ -120,9 +122,32 @@ class Observers:
         for observer in self._all:
             observer.circuit_changed(transition)
 
-    @contextmanager
-    def sending(self, topic: str, received: Received | None) -> Iterator[None]:
-        with ExitStack() as stack:
-            for observer in self._all:
-                stack.enter_context(observer.sending(topic, received))
-            yield
+    def sending(self, topic: str, received: Received | None) -> AbstractContextManager[None]:
+        return _nested([observer.sending(topic, received) for observer in self._all])
+
+
+def _nested(contexts: list[AbstractContextManager[None]]) -> AbstractContextManager[None]:
+    """The contexts nested in order, the quiet ones left out; one alone is returned as it is."""
+    live = [context for context in contexts if context is not QUIET]
+    if not live:
+        return QUIET
+    return live[0] if len(live) == 1 else _Nest(live)
+
+
+class _Nest:
+    __slots__ = ("_contexts", "_entered")
+
+    def __init__(self, contexts: list[AbstractContextManager[None]]) -> None:
+        self._contexts = contexts
+        self._entered = ExitStack()
+
+    def __enter__(self) -> None:
+        with ExitStack() as stack:  # a context that fails to enter closes the ones entered before it
+            for context in self._contexts:
+                stack.enter_context(context)
+            self._entered = stack.pop_all()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        return self._entered.__exit__(kind, exc, tb)

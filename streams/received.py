@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from adapters.errors import ErrorCode
 from schemas.codec import Codec, DecodeError
@@ -45,8 +46,9 @@ class Received:
     redrive: str | None  # the dead-letter redrive this copy belongs to, if any
     read_at: float | None = None  # time.monotonic() when it was taken in (None: made by hand, in tests)
 
-    @property
+    @cached_property
     def command_id(self) -> str:
+        # Asked for about four times per message; str(UUID) is not free.
         return str(self.command.command_id) if self.command is not None else ""
 
     @property

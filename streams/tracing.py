@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -31,6 +31,8 @@ from opentelemetry.trace import (
     StatusCode,
     Tracer,
 )
+
+from streams.observer import QUIET
 
 if TYPE_CHECKING:
     from adapters.errors import ErrorCode
@@ -149,11 +151,11 @@ class TracingObserver:
     def __init__(self, consumer_group: str) -> None:
         self._group = consumer_group
 
+    def handling(self, received: Received) -> AbstractContextManager[None]:
+        return self._consumer_span(received) if recording() else QUIET
+
     @contextmanager
-    def handling(self, received: Received) -> Iterator[None]:
-        if not recording():
-            yield
-            return
+    def _consumer_span(self, received: Received) -> Iterator[None]:
         message = received.message
         attributes: dict[str, Any] = {
             "messaging.consumer.group.name": self._group,
@@ -196,11 +198,11 @@ class TracingObserver:
     def circuit_changed(self, transition: Transition) -> None:
         pass  # published as an alert event; outside any command's trace
 
+    def sending(self, topic: str, received: Received | None) -> AbstractContextManager[None]:
+        return self._producer_span(topic, received) if recording() else QUIET
+
     @contextmanager
-    def sending(self, topic: str, received: Received | None) -> Iterator[None]:
-        if not recording():
-            yield
-            return
+    def _producer_span(self, topic: str, received: Received | None) -> Iterator[None]:
         attributes = {"messaging.message.id": received.command_id} if received and received.command else {}
         with producer_span(topic, attributes):
             yield
