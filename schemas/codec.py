@@ -266,63 +266,61 @@ class Codec:
         self, value: bytes | None, headers: ce.Headers | None = None, key: bytes | None = None
     ) -> CommandEnvelope:
         raw = RawMessage(key, value, tuple(headers or ()))
-        ids = _ids_from_headers(raw, id_header="ce_id")
-        record = self._read(_COMMAND, raw, ids)
-        ids = {**ids, **_ids_from_record(record)}
+        record = self._read(_COMMAND, raw, "ce_id")
         payload_name, payload = record["payload"]
         payload_type = _COMMAND_PAYLOADS[payload_name]
         if payload_type.command_type.value != record["command_type"]:
             reason = f"command_type {record['command_type']} disagrees with payload {payload_name}"
-            raise DecodeError(reason, raw, **ids)
+            raise _undecodable(reason, raw, "ce_id", record)
         try:
             # command_type agrees with the record, so it types the payload dict exactly.
             return CommandEnvelope.model_validate({**record, "payload": payload})
         except ValidationError as exc:
-            raise DecodeError(describe_validation_error(exc, _COMMAND), raw, **ids) from None
+            raise _undecodable(describe_validation_error(exc, _COMMAND), raw, "ce_id", record) from None
 
     def decode_result(
         self, value: bytes | None, headers: ce.Headers | None = None, key: bytes | None = None
     ) -> ResultEnvelope:
         raw = RawMessage(key, value, tuple(headers or ()))
-        ids = _ids_from_headers(raw, id_header="ce_correlationid")
-        record = self._read(_RESULT, raw, ids)
-        ids = {**ids, **_ids_from_record(record)}
+        record = self._read(_RESULT, raw, "ce_correlationid")
         payload_name, payload = record["payload"]
         payload_type = _RESULT_PAYLOADS[payload_name]
         if payload_type is not RESULT_PAYLOAD_TYPES[CommandType(record["command_type"])]:
             reason = f"command_type {record['command_type']} disagrees with payload {payload_name}"
-            raise DecodeError(reason, raw, **ids)
+            raise _undecodable(reason, raw, "ce_correlationid", record)
         try:
             return ResultEnvelope.model_validate({**record, "payload": payload})
         except ValidationError as exc:
-            raise DecodeError(describe_validation_error(exc, _RESULT), raw, **ids) from None
+            reason = describe_validation_error(exc, _RESULT)
+            raise _undecodable(reason, raw, "ce_correlationid", record) from None
 
     def decode_error(
         self, value: bytes | None, headers: ce.Headers | None = None, key: bytes | None = None
     ) -> ErrorEnvelope:
         raw = RawMessage(key, value, tuple(headers or ()))
-        ids = _ids_from_headers(raw, id_header="ce_correlationid")
-        record = self._read(_ERROR, raw, ids)
+        record = self._read(_ERROR, raw, "ce_correlationid")
         try:
             return ErrorEnvelope.model_validate(record)
         except ValidationError as exc:
-            ids = {**ids, **_ids_from_record(record)}
-            raise DecodeError(describe_validation_error(exc, _ERROR), raw, **ids) from None
+            reason = describe_validation_error(exc, _ERROR)
+            raise _undecodable(reason, raw, "ce_correlationid", record) from None
 
-    def _read(self, name: str, raw: RawMessage, ids: Mapping[str, Any]) -> dict[str, Any]:
-        """The Avro record in ``raw.value``, resolved to the current ``name`` schema."""
+    def _read(self, name: str, raw: RawMessage, id_header: str) -> dict[str, Any]:
+        """The Avro record in ``raw.value``, resolved to the current ``name`` schema (``id_header``: the
+        header naming the command, for the error)."""
         if not raw.value:
-            raise DecodeError("empty value", raw, **ids)
+            raise _undecodable("empty value", raw, id_header)
         content_type = ce.header(raw.headers, "content-type")
         if content_type is not None and content_type != ce.CONTENT_TYPE:
-            raise DecodeError(f"content-type {content_type!r} is not {ce.CONTENT_TYPE}", raw, **ids)
+            raise _undecodable(f"content-type {content_type!r} is not {ce.CONTENT_TYPE}", raw, id_header)
         try:
             writer, offset = self._framing.unframe(raw.value)
         except FramingError as exc:
-            raise DecodeError(str(exc), raw, **ids) from None
+            raise _undecodable(str(exc), raw, id_header) from None
         reader = self._current[name]
         if writer.short_name != name:
-            raise DecodeError(f"expected a {name}, got a {writer.short_name} (v{writer.version})", raw, **ids)
+            reason = f"expected a {name}, got a {writer.short_name} (v{writer.version})"
+            raise _undecodable(reason, raw, id_header)
         buffer = io.BytesIO(raw.value)
         buffer.seek(offset)
         try:
@@ -336,11 +334,10 @@ class Codec:
             )
         except Exception as exc:  # fastavro raises anything from EOFError to IndexError on bad bytes
             reason = f"Avro body unreadable with writer {writer.name} v{writer.version}: {type(exc).__name__}"
-            raise DecodeError(reason, raw, **ids) from None
+            raise _undecodable(reason, raw, id_header) from None
         if buffer.tell() != len(raw.value):
-            raise DecodeError(
-                f"{len(raw.value) - buffer.tell()} trailing bytes after the Avro body", raw, **ids
-            )
+            reason = f"{len(raw.value) - buffer.tell()} trailing bytes after the Avro body"
+            raise _undecodable(reason, raw, id_header)
         return cast(dict[str, Any], record)
 
 
@@ -374,21 +371,24 @@ def _record_name(model: BaseModel) -> str:
     return f"{NAMESPACE}.{type(model).__name__}"
 
 
-def _ids_from_headers(raw: RawMessage, *, id_header: str) -> dict[str, Any]:
-    return {
+def _undecodable(
+    reason: str, raw: RawMessage, id_header: str, record: Mapping[str, Any] | None = None
+) -> DecodeError:
+    """The error for ``raw``, with whatever ids its headers and key (and its record, once read) tell: worked
+    out only when decoding fails, so a good message pays nothing for them."""
+    ids: dict[str, Any] = {
         "command_id": _as_uuid(ce.header(raw.headers, id_header)),
         "command_type": _as_command_type(ce.command_type_of(ce.header(raw.headers, "ce_type"))),
         "practice_id": _as_text(raw.key),
     }
-
-
-def _ids_from_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    found = {
-        "command_id": _as_uuid(record.get("command_id")),
-        "command_type": _as_command_type(record.get("command_type")),
-        "practice_id": record.get("practice_id") or None,
-    }
-    return {name: value for name, value in found.items() if value is not None}
+    if record is not None:
+        found = {
+            "command_id": _as_uuid(record.get("command_id")),
+            "command_type": _as_command_type(record.get("command_type")),
+            "practice_id": record.get("practice_id") or None,
+        }
+        ids |= {name: value for name, value in found.items() if value is not None}
+    return DecodeError(reason, raw, **ids)
 
 
 @cache
