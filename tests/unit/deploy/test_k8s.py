@@ -1,6 +1,7 @@
 """deploy/k8s: the core manifests pass ``kubernetes-validate --strict`` and the KEDA objects pass schemas
 written from KEDA's documented fields; each check rejects broken copies; and the manifests agree with each
-other and with the worker (consumer group, partitions, grace, security, the registry's secret references)."""
+other and with the worker (consumer group, partitions, grace, security, the registry's secret references,
+the persistent store on each worker's own claim)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from cli.worker import app as worker_app
 from streams.kafka_settings import KafkaSettings
 from streams.registry import parse_registry
 from tests.unit.deploy.conftest import BrokenCopy
-from tests.unit.deploy.tools import DEPLOY, ROOT, cli_accepts, served_pages, tool
+from tests.unit.deploy.tools import DEPLOY, ROOT, cli_accepts, faust_conf, served_pages, tool, worker_options
 from topology import WorkerSettings
 
 K8S = DEPLOY / "k8s"
 SCHEMAS = DEPLOY / "schemas"
-CORE = ("configmap.yaml", "deployment.yaml", "service.yaml", "pdb.yaml")
+WORKERS = "statefulset.yaml"
+CORE = ("configmap.yaml", WORKERS, "headless-service.yaml", "service.yaml", "pdb.yaml")
 KEDA = {
     "scaledobject.yaml": SCHEMAS / "keda-scaledobject.schema.json",
     "triggerauthentication.yaml": SCHEMAS / "keda-triggerauthentication.schema.json",
@@ -34,7 +36,7 @@ def load(name: str) -> dict[str, Any]:
 
 
 def worker_container() -> dict[str, Any]:
-    (container,) = load("deployment.yaml")["spec"]["template"]["spec"]["containers"]
+    (container,) = load(WORKERS)["spec"]["template"]["spec"]["containers"]
     return dict(container)
 
 
@@ -60,12 +62,23 @@ def test_kubernetes_validate_passes_the_core_manifests() -> None:
 @pytest.mark.parametrize(
     ("name", "old", "new"),
     [
-        ("deployment.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFS: true"),  # unknown field (strict)
-        ("deployment.yaml", "terminationGracePeriodSeconds: 75", "terminationGracePeriodSeconds: soon"),
+        (WORKERS, "readOnlyRootFilesystem: true", "readOnlyRootFS: true"),  # unknown field (strict)
+        (WORKERS, "terminationGracePeriodSeconds: 75", "terminationGracePeriodSeconds: soon"),
+        (WORKERS, "  volumeClaimTemplates:", "  volumeClaimTemplate:"),  # the Deployment has neither
+        (WORKERS, '        accessModes: ["ReadWriteOnce"]', "        accessModes: ReadWriteOnce"),  # a list
         ("service.yaml", "      port: 6066", "      port: http"),  # a Service port is a number
+        ("headless-service.yaml", "  clusterIP: None", "  clusterIP: [None]"),
         ("pdb.yaml", "apiVersion: policy/v1", "apiVersion: policy/v1\nspec2: {}"),
     ],
-    ids=["misspelt-field", "wrong-type", "port-name", "unknown-top-level"],
+    ids=[
+        "misspelt-field",
+        "wrong-type",
+        "misspelt-claims",
+        "access-modes-type",
+        "port-name",
+        "cluster-ip-type",
+        "unknown-top-level",
+    ],
 )
 def test_kubernetes_validate_rejects_a_broken_copy(
     broken_copy: BrokenCopy, name: str, old: str, new: str
@@ -113,9 +126,19 @@ def test_the_triggerauthentication_schema_rejects_a_broken_copy(broken_copy: Bro
 # -- what the manifests must agree on --------------------------------------------------------------------------
 
 
+def test_keda_scales_the_workers_statefulset() -> None:
+    """KEDA scales a Deployment unless told otherwise: a name alone would scale nothing (or the wrong kind)."""
+    workers = load(WORKERS)
+    assert (workers["apiVersion"], workers["kind"]) == ("apps/v1", "StatefulSet")
+    assert load("scaledobject.yaml")["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "name": workers["metadata"]["name"],
+    }
+
+
 def test_keda_scales_the_workers_on_pms_commands_only_for_their_group() -> None:
     scaled = load("scaledobject.yaml")["spec"]
-    assert scaled["scaleTargetRef"]["name"] == load("deployment.yaml")["metadata"]["name"]
     (trigger,) = scaled["triggers"]  # one trigger: the retry tiers' lag is deliberate
     assert trigger["type"] == "kafka"
     metadata = trigger["metadata"]
@@ -131,7 +154,7 @@ def test_keda_scales_the_workers_on_pms_commands_only_for_their_group() -> None:
 
 def test_replicas_are_capped_at_the_partition_count() -> None:
     scaled = load("scaledobject.yaml")["spec"]
-    (init,) = load("deployment.yaml")["spec"]["template"]["spec"]["initContainers"]
+    (init,) = load(WORKERS)["spec"]["template"]["spec"]["initContainers"]
     args = init["args"]
     assert args[:2] == ["topics", "create"]
     partitions = int(args[args.index("--partitions") + 1])
@@ -141,13 +164,13 @@ def test_replicas_are_capped_at_the_partition_count() -> None:
 
 
 def test_termination_grace_covers_a_call_and_a_revocation() -> None:
-    pod = load("deployment.yaml")["spec"]["template"]["spec"]
+    pod = load(WORKERS)["spec"]["template"]["spec"]
     revoke_wait = next(p for p in _worker_options() if p.name == "revoke_wait").default
     assert pod["terminationGracePeriodSeconds"] > WorkerSettings().call_budget_seconds + revoke_wait
 
 
 def test_pods_run_as_non_root_on_a_read_only_root() -> None:
-    pod = load("deployment.yaml")["spec"]["template"]["spec"]
+    pod = load(WORKERS)["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] != 0
     for container in pod["containers"] + pod["initContainers"]:
@@ -181,9 +204,69 @@ def test_probes_and_the_metrics_service_use_the_web_port() -> None:
         assert container[probe]["httpGet"]["port"] == port["name"]
     service = load("service.yaml")["spec"]
     assert service["ports"][0]["targetPort"] == port["name"]
-    labels = load("deployment.yaml")["spec"]["template"]["metadata"]["labels"]
-    assert service["selector"] == labels
+    assert service["selector"] == load(WORKERS)["spec"]["template"]["metadata"]["labels"]
+    assert service.get("clusterIP") != "None"  # one address for people; Prometheus scrapes its endpoints
+
+
+def test_the_pdb_selects_the_workers() -> None:
+    workers = load(WORKERS)["spec"]
+    labels = workers["template"]["metadata"]["labels"]
+    assert workers["selector"]["matchLabels"] == labels
     assert load("pdb.yaml")["spec"]["selector"]["matchLabels"] == labels
+    assert load("pdb.yaml")["spec"]["maxUnavailable"] == 1
+
+
+# -- the persistent store ----------------------------------------------------------------------------------------
+
+
+def test_the_worker_keeps_its_tables_in_rocksdb_on_its_own_claim() -> None:
+    """``--store rocksdb --data-dir D``, with D the mount of a volumeClaimTemplate: every pod gets its own
+    ReadWriteOnce volume there, which outlives the pod (a restart recovers from it), not an emptyDir."""
+    workers = load(WORKERS)["spec"]
+    container = worker_container()
+    options = worker_options(container["args"])
+    assert options["store"] == "rocksdb"
+    data_dir = options["data_dir"]
+    assert data_dir is not None
+    (mount,) = (m for m in container["volumeMounts"] if Path(m["mountPath"]) == data_dir)
+    assert not mount.get("readOnly")
+    assert mount["name"] not in {volume["name"] for volume in workers["template"]["spec"]["volumes"]}
+    (claim,) = (c for c in workers["volumeClaimTemplates"] if c["metadata"]["name"] == mount["name"])
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert claim["spec"]["resources"]["requests"]["storage"].endswith("Gi")
+    retention = workers.get("persistentVolumeClaimRetentionPolicy", {})
+    assert retention.get("whenScaled", "Retain") == retention.get("whenDeleted", "Retain") == "Retain"
+
+
+def test_the_workers_args_give_faust_a_persistent_store_with_a_standby() -> None:
+    args = worker_container()["args"]
+    conf = faust_conf(args)
+    assert str(conf.store) == "rocksdb:"
+    assert Path(conf.datadir) == worker_options(args)["data_dir"]
+    assert conf.table_standby_replicas == 1  # a promoted standby is up to date only with a persistent store
+
+
+def test_the_claim_is_writable_by_the_worker() -> None:
+    """The kubelet gives a claim's files to the pod's fsGroup: the worker's own group."""
+    context = load(WORKERS)["spec"]["template"]["spec"]["securityContext"]
+    assert context["fsGroup"] == context["runAsGroup"]
+    assert context.get("fsGroupChangePolicy") == "OnRootMismatch"  # no chown of every file on each start
+
+
+def test_scale_out_starts_workers_at_once_and_updates_roll() -> None:
+    workers = load(WORKERS)["spec"]
+    assert workers["podManagementPolicy"] == "Parallel"
+    assert workers["updateStrategy"]["type"] == "RollingUpdate"
+    assert workers["updateStrategy"].get("rollingUpdate", {}).get("partition", 0) == 0  # every pod updated
+
+
+def test_the_statefulset_is_governed_by_a_headless_service_of_its_pods() -> None:
+    workers = load(WORKERS)["spec"]
+    services = {doc["metadata"]["name"]: doc for doc in map(load, ("headless-service.yaml", "service.yaml"))}
+    governing = services[workers["serviceName"]]["spec"]
+    assert governing["clusterIP"] == "None"
+    assert governing["selector"] == workers["template"]["metadata"]["labels"]
+    assert not governing.get("ports")  # the metrics Service serves the web port; no second scrape target
 
 
 def test_the_worker_reads_the_registry_the_configmap_holds() -> None:
@@ -226,7 +309,7 @@ def test_the_workers_kafka_variables_are_valid_settings(tmp_path: Path) -> None:
 
 
 def test_the_init_container_and_the_worker_connect_alike() -> None:
-    pod = load("deployment.yaml")["spec"]["template"]["spec"]
+    pod = load(WORKERS)["spec"]["template"]["spec"]
     (init,) = pod["initContainers"]
     worker_kafka = {
         k: v for k, v in env_of(worker_container()).items() if k.startswith(("KAFKA_", "PMS_RELAY_APP"))
@@ -237,7 +320,7 @@ def test_the_init_container_and_the_worker_connect_alike() -> None:
 
 
 def test_every_container_runs_a_command_the_cli_accepts() -> None:
-    pod = load("deployment.yaml")["spec"]["template"]["spec"]
+    pod = load(WORKERS)["spec"]["template"]["spec"]
     for container in pod["initContainers"] + pod["containers"]:
         assert cli_accepts([*container["args"], "--help"]), container["args"]
 

@@ -38,7 +38,7 @@ def test_every_artefact_is_yaml_that_yamllint_sees() -> None:
         ("compose/compose.yaml", "    deploy:\n", "    deploy:   \n", "trailing-spaces"),
         ("k8s/service.yaml", "  type: ClusterIP\n", "  type: ClusterIP\n\tclusterIP: None\n", "syntax"),
         (
-            "k8s/deployment.yaml",
+            "k8s/statefulset.yaml",
             "      automountServiceAccountToken: false",
             "      automountServiceAccountToken: no",
             "truthy",

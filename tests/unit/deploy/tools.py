@@ -90,3 +90,24 @@ def cli_accepts(args: list[str]) -> bool:
     from cli import app
 
     return CliRunner().invoke(app, args).exit_code == 0
+
+
+def worker_options(args: list[str]) -> dict[str, Any]:
+    """The option values ``pms-relay ARGS`` (``worker …``) hands the worker, parsed as the CLI parses them;
+    nothing runs."""
+    import typer.main
+
+    from cli.worker import app as worker_app
+
+    assert args[0] == "worker", args
+    return dict(typer.main.get_command(worker_app).make_context("worker", list(args[1:])).params)
+
+
+def faust_conf(args: list[str]) -> Any:
+    """The Faust settings of the tables a worker started with ``pms-relay ARGS`` keeps: its store, its data
+    dir and its standby replicas (``topology._faust_app``, given the store options of ``ARGS``)."""
+    from topology import TableStore, WorkerSettings, _faust_app
+
+    options = worker_options(args)
+    settings = WorkerSettings(store=TableStore(options["store"]), data_dir=options["data_dir"])
+    return _faust_app(settings).conf
