@@ -30,6 +30,12 @@ def _compose() -> dict[str, Any]:
     return dict(yaml.safe_load((COMPOSE_DIR / "compose.yaml").read_text()))
 
 
+def _worker() -> dict[str, Any]:
+    """A worker service (they differ only in their volume: tests/unit/deploy/test_compose.py)."""
+    services = _compose()["services"].values()
+    return next(s for s in services if s.get("image") == "pms-relay:local" and s["command"][0] == "worker")
+
+
 def _interpolate(text: str) -> str:
     return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(text))
 
@@ -71,7 +77,7 @@ def test_the_compose_registry_connects_to_the_compose_sandboxes(
         text = text.replace(f"http://{service}:{port.group(1)}", url)
     registry = tmp_path / "practices.yaml"
     registry.write_text(text)
-    worker_env = {k: _interpolate(v) for k, v in _compose()["services"]["worker"]["environment"].items()}
+    worker_env = {k: _interpolate(v) for k, v in _worker()["environment"].items()}
     secrets = {k: v for k, v in worker_env.items() if k.startswith("PMS_RELAY_DEMO_")}
     assert secrets, "the worker service sets no secret for the registry"
     if secrets_as == "wrong":

@@ -35,7 +35,12 @@ def test_every_artefact_is_yaml_that_yamllint_sees() -> None:
             "  maxUnavailable: 1\n  maxUnavailable: 3\n",
             "key-duplicates",
         ),
-        ("compose/compose.yaml", "    deploy:\n", "    deploy:   \n", "trailing-spaces"),
+        (
+            "compose/compose.yaml",
+            "  stop_grace_period: 75s\n",
+            "  stop_grace_period: 75s   \n",
+            "trailing-spaces",
+        ),
         ("k8s/service.yaml", "  type: ClusterIP\n", "  type: ClusterIP\n\tclusterIP: None\n", "syntax"),
         (
             "k8s/statefulset.yaml",
@@ -43,7 +48,12 @@ def test_every_artefact_is_yaml_that_yamllint_sees() -> None:
             "      automountServiceAccountToken: no",
             "truthy",
         ),
-        ("compose/compose.yaml", "      replicas: 2\n", "       replicas: 2\n", "indentation"),
+        (
+            "compose/compose.yaml",
+            "      aliases: [worker]\n",
+            "       aliases: [worker]\n",
+            "indentation",
+        ),
     ],
     ids=["duplicate-key", "trailing-space", "tab", "yes-no-truthy", "bad-indent"],
 )
