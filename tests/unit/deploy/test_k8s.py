@@ -64,7 +64,7 @@ def test_kubernetes_validate_passes_the_core_manifests() -> None:
     [
         (WORKERS, "readOnlyRootFilesystem: true", "readOnlyRootFS: true"),  # unknown field (strict)
         (WORKERS, "terminationGracePeriodSeconds: 75", "terminationGracePeriodSeconds: soon"),
-        (WORKERS, "  volumeClaimTemplates:", "  volumeClaimTemplate:"),  # the Deployment has neither
+        (WORKERS, "  volumeClaimTemplates:", "  volumeClaimTemplate:"),  # misspelt: no such field
         (WORKERS, '        accessModes: ["ReadWriteOnce"]', "        accessModes: ReadWriteOnce"),  # a list
         ("service.yaml", "      port: 6066", "      port: http"),  # a Service port is a number
         ("headless-service.yaml", "  clusterIP: None", "  clusterIP: [None]"),
@@ -280,7 +280,7 @@ def test_the_worker_reads_the_registry_the_configmap_holds() -> None:
 
 
 def test_every_secret_the_registry_references_is_given_to_the_worker() -> None:
-    """The ConfigMap's registry validates with exactly the environment the Deployment gives the worker."""
+    """The ConfigMap's registry validates with exactly the environment the StatefulSet gives the worker."""
     registry = yaml.safe_load(load("configmap.yaml")["data"]["practices.yaml"])
     env = {name: "from-a-secret" for name in env_of(worker_container())}
     parsed = parse_registry(registry, environ=env, base_dir=ROOT)
@@ -290,7 +290,7 @@ def test_every_secret_the_registry_references_is_given_to_the_worker() -> None:
 
 
 def test_the_workers_kafka_variables_are_valid_settings(tmp_path: Path) -> None:
-    """The Deployment's KAFKA_* variables build KafkaSettings (files stood in for by the test's own)."""
+    """The StatefulSet's KAFKA_* variables build KafkaSettings (files stood in for by the test's own)."""
     env: dict[str, str] = {}
     for name, value in env_of(worker_container()).items():
         if not name.startswith("KAFKA_"):
