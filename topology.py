@@ -160,9 +160,15 @@ def build(
             *topic_names, key_serializer="raw", value_serializer="raw", partitions=settings.partitions
         )
 
+    def store_options() -> dict[str, int] | None:
+        # A copy per table: faust's RocksDB store pops keys from the dict it is given.
+        return dict(_ROCKSDB_OPTIONS) if settings.store is TableStore.ROCKSDB else None
+
     def table(name: str) -> TableT[str, Any]:
         # The app's default value serializer is JSON: entries are plain dicts and lists.
-        return app.Table(name, default=None, partitions=settings.partitions, key_type=str)
+        return app.Table(
+            name, default=None, partitions=settings.partitions, key_type=str, options=store_options()
+        )
 
     commands, retries = topic(names.commands), topic(*names.retries)
     # The inbox keeps receipts: a write's IN_FLIGHT entry waits for its own changelog record, not a flush.
@@ -173,6 +179,7 @@ def build(
         beacon=app.tables.beacon,
         partitions=settings.partitions,
         key_type=str,
+        options=store_options(),
     )
     app.tables.add(inbox)
     subjects, circuits = table("subjects"), table("circuits")
@@ -258,6 +265,19 @@ def build(
 
     app.on_before_shutdown.connect(on_shutdown)  # type: ignore[arg-type]
     return Topology(app=app, pipeline=pipeline, scheduler=scheduler, adapters=adapters, ledger=ledger)
+
+
+# RocksDB's sizes for every table partition (one database each, active and standby alike). Faust's defaults are
+# 64 MiB write buffers (3 of them) and a 2 GiB block cache per database: a worker holding 12 partitions of 3
+# tables could grow to gigabytes. Measured with 36 databases and 600,000 inbox-sized entries (700 B) in 12 of
+# them: 480 MiB RSS and rising on the defaults, 90 MiB flat on these. The inbox is read by key, rarely twice:
+# a small cache loses nothing.
+_ROCKSDB_OPTIONS = {
+    "write_buffer_size": 2 * 1024**2,
+    "max_write_buffer_number": 2,
+    "target_file_size_base": 8 * 1024**2,
+    "block_cache_size": 4 * 1024**2,
+}
 
 
 def _faust_app(settings: WorkerSettings) -> faust.App:

@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--status-interval", type=float, default=5.0)
     parser.add_argument("--metrics", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--store", choices=["memory", "rocksdb"], default="memory")
     return parser
 
 
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from streams.registry import load_registry
     from streams.retry import RetryTiers
     from streams.topics import TopicNames
-    from topology import WorkerSettings, build
+    from topology import TableStore, WorkerSettings, build
 
     args = _parser().parse_args(argv)
     configure_logging(args.log_level)
@@ -61,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         metrics=args.metrics,
         status_interval_seconds=args.status_interval,
         data_dir=args.data_dir,
+        store=TableStore(args.store),
     )
     latencies = Latencies.from_json(os.environ.get(LATENCY_ENV))
     topology = build(settings, load_registry(args.config), adapter_factory=instant_factory(latencies))
