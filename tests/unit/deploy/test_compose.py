@@ -91,7 +91,7 @@ def test_the_workers_differ_only_in_their_volume() -> None:
 def test_the_workers_stop_within_the_grace_of_a_call_and_a_revocation() -> None:
     for worker in workers().values():
         grace = worker["stop_grace_period"]
-        assert int(grace.removesuffix("s")) > 30 + 30  # call budget + revoke wait (defaults)
+        assert int(grace.removesuffix("s")) > 30 + 5  # call budget + revoke wait (the worker's defaults)
 
 
 # -- the persistent store ----------------------------------------------------------------------------------------
