@@ -281,8 +281,9 @@ class MetricsObserver:
         command_type = command.command_type.value if command is not None else ""
         labels = (pms, command_type, outcome.value, code.value if code is not None else "")
         self._finished(self._with_practice(practice_id, labels), 1.0)
-        if received.read_at is not None:
-            self._processing((pms, command_type, outcome.value), time.monotonic() - received.read_at)
+        taken = received.seconds_since_read()
+        if taken is not None:
+            self._processing((pms, command_type, outcome.value), taken)
 
     def crashed(self, received: Received, exception_type: str) -> None:
         pass  # counted as the INTERNAL outcome

@@ -88,7 +88,7 @@ class Outbound:
         assert received.command is not None
         command = received.command
         now = self._now()
-        started = received.first_seen or now
+        started = received.taken_in(now)
         result = ResultEnvelope.model_validate(
             {
                 "command_id": command.command_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from adapters.errors import ErrorCode
@@ -22,6 +22,7 @@ from streams.redrive import redrive_id
 __all__ = ["Incoming", "Received", "read"]
 
 _TRACE_HEADERS = ("traceparent", "tracestate")
+_monotonic = time.monotonic  # one name for the clock, so tests can drive it without touching asyncio's
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Received:
     hop: Hop | None  # None for an original command
     subject: str | None  # the ordering key within its practice (None: unordered)
     redrive: str | None  # the dead-letter redrive this copy belongs to, if any
-    read_at: float | None = None  # time.monotonic() when it was taken in (None: made by hand, in tests)
+    read_at: float | None = None  # monotonic seconds when it was taken in (None: made by hand, in tests)
 
     @cached_property
     def command_id(self) -> str:
@@ -63,6 +64,18 @@ class Received:
     @property
     def first_seen(self) -> datetime | None:
         return self.hop.first_seen if self.hop is not None else None
+
+    def seconds_since_read(self) -> float | None:
+        """How long ago this message was read (None: made by hand)."""
+        return None if self.read_at is None else max(0.0, _monotonic() - self.read_at)
+
+    def taken_in(self, now: datetime) -> datetime:
+        """When the relay first took this command in: its first copy's time for a retry-tier copy, else when
+        this message was read (``now`` less the monotonic time since)."""
+        if self.hop is not None:
+            return self.hop.first_seen
+        since = self.seconds_since_read()
+        return now if since is None else now - timedelta(seconds=since)
 
     def origin(self) -> Origin:
         """Where the command first came from (kept across every hop)."""
@@ -84,7 +97,7 @@ class Received:
         return Hop(
             hop=self.hop_number + 1,
             attempts=attempts,
-            first_seen=self.first_seen or now,
+            first_seen=self.taken_in(now),
             origin=self.origin(),
             due_at=due_at,
             error_code=code.value,
@@ -99,7 +112,7 @@ class Received:
 
 def read(message: Incoming, codec: Codec) -> Received:
     """Everything the pipeline needs to know about ``message``, decoded once. Never raises."""
-    read_at = time.monotonic()
+    read_at = _monotonic()
     try:
         command = codec.decode_command(message.value, message.headers, message.key)
     except DecodeError as exc:

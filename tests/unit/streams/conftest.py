@@ -6,12 +6,14 @@ from datetime import datetime, tzinfo
 import pybreaker
 import pytest
 
+from streams import received as received_module
 from tests.unit.streams.fakes import FakeClock, Harness
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """A fake clock that also drives pybreaker, which reads ``datetime.now`` for its reset timeout."""
+    """A fake clock that also drives pybreaker, which reads ``datetime.now`` for its reset timeout, and
+    stamps when messages are read."""
     fake = FakeClock(float(int(time.time())))
 
     class _FakeNow(datetime):
@@ -20,6 +22,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
             return datetime.fromtimestamp(fake(), tz)
 
     monkeypatch.setattr(pybreaker, "datetime", _FakeNow)
+    # When a message was read (a result's duration_ms starts there); asyncio's own clock stays real.
+    monkeypatch.setattr(received_module, "_monotonic", fake)
     return fake
 
 

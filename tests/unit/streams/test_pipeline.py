@@ -260,6 +260,15 @@ async def test_a_command_that_keeps_failing_walks_every_tier_then_is_dead_letter
     assert harness.results() == []
 
 
+async def test_a_first_attempt_result_lasts_from_reading_the_command_to_its_answer(harness: Harness) -> None:
+    harness.dentrix.on_call = lambda _method, _args: harness.clock.advance(0.412)  # the PMS takes 412 ms
+    await harness.send(command(CommandType.LIST_LOCATIONS))
+    await harness.drain()
+
+    [result] = harness.results()
+    assert (result.attempts, result.duration_ms) == (1, 412)
+
+
 async def test_success_on_a_retry_copy_answers_once_with_the_attempt_count(harness: Harness) -> None:
     harness.dentrix.will("list_locations", Unavailable("503"), PMSTimeout("slow"))
     await harness.send(command(CommandType.LIST_LOCATIONS))
