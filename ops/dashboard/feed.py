@@ -28,7 +28,7 @@ from ops.dashboard.settings import DashboardSettings
 from ops.dashboard.state import ClusterState, DeadLetter, DeadLetters, GroupLag, PartitionLag
 from streams.topics import TopicNames
 
-__all__ = ["Feed"]
+__all__ = ["Feed", "assignment"]
 
 _log = logging.getLogger(__name__)
 _rdkafka_log = logging.getLogger("ops.dashboard.librdkafka")
@@ -155,28 +155,31 @@ class Feed:
     # -- assignment ------------------------------------------------------------------------------------
 
     def _assign_new(self, reader: Consumer, ends: dict[tuple[str, int], int]) -> None:
-        """Assign each topic once it exists: status from the beginning, alerts and dead letters near their end."""
+        """Assign each topic once it exists: status from the beginning, alerts and dead letters near their end.
+
+        A topic is assigned, and marked so, as soon as its own offsets are known: a watermark request that
+        fails for a later topic (a new topic's leader not elected yet) must not drop an earlier one's
+        assignment, or the status topic is marked assigned but never read and the feed never catches up.
+        """
         wanted = {
             self._settings.status_topic: None,
             self._topics.alerts: self._settings.alert_limit,
             self._topics.dead_letters: self._settings.dead_letter_limit,
         }
-        added = []
         for topic, tail in wanted.items():
             if topic in self._assigned:
                 continue
             partitions = _partitions(reader, topic)
             if partitions is None:
                 continue
-            for partition in partitions:
-                low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=_TIMEOUT)
-                start = OFFSET_BEGINNING if tail is None else max(low, high - tail)
-                added.append(TopicPartition(topic, partition, start))
-                if high > low:
-                    ends[(topic, partition)] = high
+            marks = {
+                p: reader.get_watermark_offsets(TopicPartition(topic, p), timeout=_TIMEOUT)
+                for p in partitions
+            }
+            starts, unread = assignment(marks, tail)
+            reader.incremental_assign([TopicPartition(topic, p, o) for p, o in starts.items()])
+            ends.update({(topic, p): high for p, high in unread.items()})
             self._assigned.add(topic)
-        if added:
-            reader.incremental_assign(added)
 
     # -- folding ---------------------------------------------------------------------------------------
 
@@ -230,6 +233,17 @@ class Feed:
             for p in partitions
         ]
         return GroupLag(group, topic, tuple(rows))
+
+
+def assignment(
+    marks: Mapping[int, tuple[int, int]], tail: int | None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Where to start reading each partition (its beginning, or ``tail`` records before its end), and the end
+    offset of each that holds records: the feed has caught up with a partition once it has read to there."""
+    starts = {
+        p: OFFSET_BEGINNING if tail is None else max(low, high - tail) for p, (low, high) in marks.items()
+    }
+    return starts, {p: high for p, (low, high) in marks.items() if high > low}
 
 
 def _unconsumed(committed: Mapping[int, int | None], marks: Mapping[int, tuple[int, int]]) -> dict[int, int]:
