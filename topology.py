@@ -98,7 +98,8 @@ class WorkerSettings:
     store: TableStore = TableStore.MEMORY
     data_dir: Path | None = None  # Faust's datadir; the working directory's "<app_id>-data" when None
     # A practice with this many commands admitted (running or waiting for its slots) sends its next ones to
-    # the shortest retry tier instead, so its backlog never holds the worker-wide bound.
+    # the shortest retry tier instead, so its backlog never holds the worker-wide bound; up to twice this
+    # many while its jobs would start here sooner than they would come back from that tier.
     practice_backlog: int = 128
     # On a revocation, how long commands already running may take to finish before they are cancelled
     # (and redelivered to the next owner, which reconciles any write they may have made). aiokafka's
@@ -213,6 +214,8 @@ def build(
         max_in_flight=settings.max_in_flight,
         practice_slots=practice_slots,
         practice_backlog=lambda _practice_id: settings.practice_backlog,
+        # Over its backlog a practice defers only commands that would wait here longer than in that tier.
+        defer_after=names.tiers.delays[0],
     )
     intake = Intake(ledger=ledger, pipeline=pipeline, scheduler=scheduler, codec=codec)
     gates = DueGates(app, ledger, intake.submit, settings.retry_buffer)

@@ -62,7 +62,8 @@ def worker(
         typer.Option(
             min=1,
             help="Commands of one practice admitted at once; beyond it they wait in the shortest retry tier, "
-            "so a slow practice cannot fill --max-in-flight.",
+            "so a slow practice cannot fill --max-in-flight (up to twice it while they would start here "
+            "sooner than they would come back from that tier).",
         ),
     ] = 128,
     revoke_wait: Annotated[

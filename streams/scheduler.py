@@ -8,7 +8,10 @@ Two bounds keep one practice from holding up the others:
 - a per-practice **backlog** bound: once a practice has that many jobs admitted (a slow PMS, a burst), its
   next job runs as its ``overflow`` instead, which takes no practice slot: the pipeline sends the command to
   a retry tier to come back later (no attempt burnt). So a slow practice holds at most its backlog of the
-  worker-wide bound, and other practices' commands go past it.
+  worker-wide bound, and other practices' commands go past it. Given ``defer_after`` (the shortest retry
+  tier's delay), a practice over its bound still admits a job that would start sooner here than it would
+  come back from that tier, judged by how long the practice's jobs have held a slot (see :func:`overflows`):
+  a batch of a fast practice's commands, read before any of them could run, is not a slow practice.
 
 On a revocation, jobs of the revoked partitions that have not started are cancelled (their messages are left
 unfinished, so the next owner reads them again) and the running ones are waited for, within a bound.
@@ -18,12 +21,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
-__all__ = ["Scheduler"]
+__all__ = ["Scheduler", "overflows"]
 
 _log = logging.getLogger(__name__)
+
+# Over its backlog bound, a practice admits at most this many times the bound, however fast it has been: a
+# PMS that turns slow is learnt only from jobs that finish, so this keeps what one practice can hold.
+_HARD_FACTOR = 2
+# How much each finished job moves a practice's mean time in a slot.
+_SMOOTHING = 0.2
+
+
+def overflows(
+    backlog: int, bound: int, slots: int, mean_seconds: float | None, defer_after: float | None
+) -> bool:
+    """Whether a practice with ``backlog`` jobs admitted sends its next one to the retry tier.
+
+    Under the bound: never. From ``_HARD_FACTOR`` times the bound: always. Between, only when the job would
+    wait here at least ``defer_after`` seconds: the backlog ahead of it, ``slots`` at a time, each job holding
+    a slot ``mean_seconds``. Not known yet (no job of the practice has finished) or no ``defer_after``: the
+    bound alone decides.
+    """
+    if backlog < bound:
+        return False
+    if defer_after is None or mean_seconds is None or backlog >= _HARD_FACTOR * bound:
+        return True
+    return backlog * mean_seconds / max(slots, 1) >= defer_after
+
 
 Job = Callable[[], Awaitable[None]]
 
@@ -43,11 +71,16 @@ class Scheduler:
         max_in_flight: int,
         practice_slots: Callable[[str], int],
         practice_backlog: Callable[[str], int] | None = None,
+        defer_after: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_in_flight = max_in_flight
         self._admitted = asyncio.Semaphore(max_in_flight)
         self._practice_slots = practice_slots
         self._practice_backlog = practice_backlog
+        self._defer_after = defer_after
+        self._clock = clock
+        self._slot_seconds: dict[str, float] = {}  # practice id -> mean time its jobs held a slot
         self._practices: dict[str, asyncio.Semaphore] = {}
         self._backlogs: dict[str, int] = {}
         self._running: dict[str, int] = {}  # practice id -> jobs holding one of its slots
@@ -104,7 +137,13 @@ class Scheduler:
     def _full(self, practice_id: str) -> bool:
         if self._practice_backlog is None:
             return False
-        return self._backlogs.get(practice_id, 0) >= self._practice_backlog(practice_id)
+        return overflows(
+            self._backlogs.get(practice_id, 0),
+            self._practice_backlog(practice_id),
+            self._practice_slots(practice_id),
+            self._slot_seconds.get(practice_id),
+            self._defer_after,
+        )
 
     async def _run(
         self, admitted: _Admitted, previous: asyncio.Future[None] | None, job: Job, *, slotted: bool
@@ -119,14 +158,20 @@ class Scheduler:
         async with self._slots(practice_id):
             admitted.started = True
             self._running[practice_id] = self._running.get(practice_id, 0) + 1
+            began = self._clock()
             try:
                 await job()
+                self._held(practice_id, self._clock() - began)
             finally:
                 left = self._running[practice_id] - 1
                 if left:
                     self._running[practice_id] = left
                 else:
                     del self._running[practice_id]
+
+    def _held(self, practice_id: str, seconds: float) -> None:
+        mean = self._slot_seconds.get(practice_id)
+        self._slot_seconds[practice_id] = seconds if mean is None else mean + _SMOOTHING * (seconds - mean)
 
     def _finished(
         self, task: asyncio.Task[None], subject: str | None, done: asyncio.Future[None] | None

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from streams.scheduler import Scheduler
+from streams.scheduler import Scheduler, overflows
 
 
 async def until(condition: Callable[[], bool], *, turns: int = 200) -> None:
@@ -261,3 +261,56 @@ async def test_slots_in_use_count_running_jobs_of_the_practice_only() -> None:
         jobs.release(name)
     await s.drain()
     assert (s.slots_in_use("p1"), s.slots_in_use("p2")) == (0, 0)
+
+
+# -- deferring over the backlog bound ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("backlog", "slots", "mean_seconds", "defer_after", "overflows_"),
+    [
+        pytest.param(9, 1, 5.0, 10.0, False, id="under the bound: never"),
+        pytest.param(10, 1, None, 10.0, True, id="at the bound, nothing finished yet: the bound decides"),
+        pytest.param(10, 1, 0.001, None, True, id="at the bound, no tier delay given: the bound decides"),
+        pytest.param(10, 4, 0.01, 10.0, False, id="fast: 10 ahead at 10 ms, 4 at a time, starts here first"),
+        pytest.param(10, 1, 1.0, 10.0, True, id="slow: 10 ahead at 1 s each waits the tier's 10 s"),
+        pytest.param(19, 1, 0.5, 10.0, False, id="19 ahead at 0.5 s: 9.5 s, still sooner here"),
+        pytest.param(20, 1, 0.001, 10.0, True, id="twice the bound: always, however fast"),
+    ],
+)
+def test_overflows(
+    backlog: int, slots: int, mean_seconds: float | None, defer_after: float | None, overflows_: bool
+) -> None:
+    assert overflows(backlog, 10, slots, mean_seconds, defer_after) is overflows_
+
+
+async def test_a_practice_that_has_been_fast_admits_a_batch_over_its_bound() -> None:
+    now = [0.0]
+    jobs = Jobs()
+    s = Scheduler(
+        max_in_flight=100,
+        practice_slots=lambda _p: 1,
+        practice_backlog=lambda _p: 2,
+        defer_after=10.0,
+        clock=lambda: now[0],
+    )
+    overflowed: list[str] = []
+
+    def overflow(name: str) -> Callable[[], asyncio.Future[None]]:
+        async def run() -> None:
+            overflowed.append(name)
+
+        return run  # type: ignore[return-value]
+
+    await s.submit("p1", None, jobs.job("warm", blocked=True), overflow=overflow("warm"))
+    await until(lambda: jobs.running == ["warm"])
+    now[0] += 0.01  # it held its slot 10 ms
+    jobs.release("warm")
+    await s.drain()
+    # A batch read at once, before any of it could run: 4 is twice the bound, where even a fast practice
+    # defers.
+    for name in ("a", "b", "c", "d", "e"):
+        await s.submit("p1", None, jobs.job(name), overflow=overflow(name))
+    await s.drain()
+    assert jobs.finished == ["warm", "a", "b", "c", "d"]
+    assert overflowed == ["e"]
