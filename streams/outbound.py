@@ -23,7 +23,7 @@ from streams.inbox import StoredAnswer
 from streams.observer import Observer
 from streams.received import Received
 from streams.registry import Practice
-from streams.tracing import inject
+from streams.tracing import TRACE_HEADERS, inject
 
 __all__ = ["Outbound", "Outbox", "Routes", "default_message", "relay_message"]
 
@@ -228,5 +228,5 @@ class Outbound:
 
 
 def _stored(kind: str, encoded: EncodedMessage) -> StoredAnswer:
-    event_headers = tuple((k, v) for k, v in encoded.headers if k not in ("traceparent", "tracestate"))
+    event_headers = tuple((k, v) for k, v in encoded.headers if k not in TRACE_HEADERS)
     return StoredAnswer(kind, encoded.key, encoded.value, event_headers)

@@ -18,10 +18,10 @@ from schemas.envelopes import CommandEnvelope
 from streams.hops import Hop, Origin, read_hop
 from streams.ordering import subject_of
 from streams.redrive import redrive_id
+from streams.tracing import TRACE_HEADERS
 
 __all__ = ["Incoming", "Received", "read"]
 
-_TRACE_HEADERS = ("traceparent", "tracestate")
 _monotonic = time.monotonic  # one name for the clock, so tests can drive it without touching asyncio's
 
 
@@ -107,7 +107,7 @@ class Received:
 
     def trace_headers(self) -> list[tuple[str, bytes]]:
         """The trace context the message carried, to carry on to what it causes."""
-        return [(k, v) for k, v in self.message.headers if k in _TRACE_HEADERS and v is not None]
+        return [(k, v) for k, v in self.message.headers if k in TRACE_HEADERS and v is not None]
 
 
 def read(message: Incoming, codec: Codec) -> Received:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from streams.received import Received
 
 __all__ = [
+    "TRACE_HEADERS",
     "TracingObserver",
     "configure_tracing",
     "consumer_span",
@@ -50,7 +51,9 @@ __all__ = [
     "tracer",
 ]
 
-_TRACE_HEADERS = ("traceparent", "tracestate")
+# The W3C trace-context headers a command copy carries and its answers pass on (never stored with an answer:
+# a replayed answer belongs to the trace of the copy that replays it).
+TRACE_HEADERS = ("traceparent", "tracestate")
 _NAME = "pms-relay"
 
 
@@ -138,10 +141,10 @@ def inject(headers: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     """``headers`` with the current trace context in place of any they carried."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier, context=otel_context.get_current())
-    context = [(k, v.encode()) for k, v in carrier.items() if k in _TRACE_HEADERS]
+    context = [(k, v.encode()) for k, v in carrier.items() if k in TRACE_HEADERS]
     if not context:  # no current span: the context the headers carry stands
         return list(headers)
-    return [(k, v) for k, v in headers if k not in _TRACE_HEADERS] + context
+    return [(k, v) for k, v in headers if k not in TRACE_HEADERS] + context
 
 
 class TracingObserver:
