@@ -14,7 +14,7 @@ aiohttp alone (``aiohttp``) and a raw asyncio client (``raw``). ``client-*`` sen
 
     python -m deploy.bench.http_cost                   # every variant, 4,000 requests each
     python -m deploy.bench.http_cost --quick           # 1,000 requests each
-    python -m deploy.bench.http_cost --variants httpx-nosniffio,httpx-relay --requests 8000
+    python -m deploy.bench.http_cost --variants httpx-nosniffio,httpx-relay --requests 8000 --repeats 5
     python -m deploy.bench.http_cost --extra DIR      # DIR holds sniffio (and httpx_aiohttp), not installed
 
 The section also times the Avro body of a result, the old way and the compiled way, in the same process.
@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.bench.figures import Figure, render_summary
+from deploy.bench.stats import median, spread
 from deploy.bench.stub import Answer
 
 __all__ = ["VARIANTS", "figures", "main", "measure", "page_answer"]
@@ -263,25 +264,39 @@ def _start_stub(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
-def measure(variants: Sequence[str], requests: int, extra: str | None = None) -> list[Measured]:
-    """Each variant in its own process against one stub; CPU per request of the client process."""
+def measure(
+    variants: Sequence[str], requests: int, extra: str | None = None, repeats: int = 1
+) -> list[Measured]:
+    """Each variant in its own process against one stub; CPU per request of the client process, the median
+    of ``repeats`` rounds that take the variants in turn (a shared host's speed drifts within minutes)."""
     with tempfile.TemporaryDirectory() as tmp:
         stub, url = _start_stub(Path(tmp))
         try:
-            results = []
-            for variant in variants:
-                cmd = [sys.executable, "-m", "deploy.bench.http_cost", "--child", variant, "--url", url]
-                cmd += ["--requests", str(requests)] + (["--extra", extra] if extra else [])
-                out = subprocess.run(cmd, check=True, capture_output=True, env=os.environ).stdout
-                found = json.loads(out.splitlines()[-1])
-                if "missing" in found:
-                    results.append(Measured(variant, None, f"{found['missing']} not installed"))
-                else:
-                    results.append(Measured(variant, found["cpu_us"], f"sniffio {found['sniffio']}"))
-            return results
+            rounds = [
+                [_run_child(variant, url, requests, extra) for variant in variants] for _ in range(repeats)
+            ]
         finally:
             stub.terminate()
             stub.wait()
+    results = []
+    for variant, found in zip(variants, zip(*rounds, strict=True), strict=True):
+        if "missing" in found[0]:
+            results.append(Measured(variant, None, f"{found[0]['missing']} not installed"))
+            continue
+        cpu = [f["cpu_us"] for f in found]
+        note = f"sniffio {found[0]['sniffio']}" + (
+            f", median of {repeats} ({spread(cpu, '{:.0f}')})" if repeats > 1 else ""
+        )
+        results.append(Measured(variant, median(cpu), note))
+    return results
+
+
+def _run_child(variant: str, url: str, requests: int, extra: str | None) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "deploy.bench.http_cost", "--child", variant, "--url", url]
+    cmd += ["--requests", str(requests)] + (["--extra", extra] if extra else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, env=os.environ).stdout
+    found: dict[str, Any] = json.loads(out.splitlines()[-1])
+    return found
 
 
 # The relay's whole client over the chosen transport, against the budget P1b sets for HTTP (P1's + 0.3 ms
@@ -360,7 +375,7 @@ def _cpu_us(call: Callable[[], object], repeat: int) -> float:
 def figures(quick: bool) -> list[Figure]:
     """The HTTP section of the performance run: CPU per request of each transport, and answer encoding."""
     requests = 1000 if quick else 4000
-    found = measure(list(VARIANTS), requests)
+    found = measure(list(VARIANTS), requests, repeats=1 if quick else 3)
     detail = f"{requests} GETs of 2 KB, {CONCURRENCY} concurrent, load {os.getloadavg()[0]:.2f}"
     return [_figure(m, detail) for m in found] + encoding_figures(500 if quick else 2000)
 
@@ -373,12 +388,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="rounds over the variants; each figure their median"
+    )
     args = parser.parse_args(argv)
     if args.child:
         _child(args.child, args.url, args.requests, args.extra)
         return
     requests = 1000 if args.quick else args.requests
-    found = measure(args.variants.split(","), requests, args.extra)
+    found = measure(args.variants.split(","), requests, args.extra, 1 if args.quick else args.repeats)
     detail = f"{requests} GETs of 2 KB, {CONCURRENCY} concurrent, load {os.getloadavg()[0]:.2f}"
     print(render_summary([_figure(m, detail) for m in found] + encoding_figures(500 if args.quick else 2000)))
 

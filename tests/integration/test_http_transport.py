@@ -287,6 +287,69 @@ async def test_the_pool_keeps_one_connection_per_concurrent_call(
     assert server.connections == 4  # opened once, kept alive, reused: no churn
 
 
+RELAY_CALLS = [
+    ("GET", "/api/patients/{id}", {"id": "a/b"}, {"q": "a/b c&d", "empty": ""}, None),
+    ("GET", "/api/appointments", None, {"pageSize": 500, "ids": ["1", "2"]}, None),
+    ("POST", "/api/patients", None, None, {"name": "n", "notes": "é"}),
+    ("PUT", "/api/patients/{id}", {"id": "7"}, {"v": "2"}, {"name": "n"}),
+]
+
+
+@pytest.mark.parametrize(("method", "route", "ids", "params", "body"), RELAY_CALLS)
+async def test_the_relay_client_sends_what_httpx_client_sends(
+    serve: Callable[[str], Awaitable[Server]],
+    method: str,
+    route: str,
+    ids: dict[str, str] | None,
+    params: dict[str, object] | None,
+    body: object,
+) -> None:
+    # The relay's client hands its requests to the transport itself, not through AsyncClient.send: the
+    # server must see the same bytes as from httpx's client with the same defaults and headers.
+    server = await serve("ok")
+    defaults, headers = {"X-App": "relay"}, {"X-Req": "1", "Authorization": "Bearer t"}
+    async with httpx.AsyncClient(
+        base_url=server.url + "/v1", headers=defaults, transport=AiohttpTransport(limits=pool_limits(2))
+    ) as client:
+        await client.request(method, path(route, **(ids or {})), params=params, json=body, headers=headers)
+    async with PMSHttpClient(
+        base_url=server.url,
+        vendor="test",
+        path_prefix="/v1",
+        default_headers=defaults,
+        remaining=lambda: None,
+    ) as relay:
+        response = await relay.request(
+            method, route, path_params=ids, params=params, json=body, headers=headers, write=method != "GET"
+        )
+    assert response.json() == {}
+    assert response.request.url.path.startswith("/v1/api/")
+    assert _head_lines(server.heads[1]) == _head_lines(server.heads[0])
+
+
+async def test_behind_a_proxy_the_relay_client_sends_through_it(
+    serve: Callable[[str], Awaitable[Server]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = await serve("ok")  # answers whatever it is asked: enough to see the request reach it
+    for name in ("HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    async with PMSHttpClient(base_url="http://pms.invalid", vendor="test", remaining=lambda: None) as relay:
+        response = await relay.request("GET", "/patients/{id}", path_params={"id": "7"})
+    assert response.status_code == 200
+    assert proxy.heads[0].startswith(b"GET http://pms.invalid/patients/7 HTTP/1.1\r\n")
+
+
+async def test_a_closed_relay_client_sends_nothing(serve: Callable[[str], Awaitable[Server]]) -> None:
+    server = await serve("ok")
+    relay = PMSHttpClient(base_url=server.url, vendor="test", remaining=lambda: None)
+    await relay.request("GET", "/x")
+    await relay.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await relay.request("GET", "/x")
+    assert len(server.heads) == 1
+
+
 def _server_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
     """A TLS server context for 127.0.0.1 signed by a throwaway CA, and that CA's file."""
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, pkcs12

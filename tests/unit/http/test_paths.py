@@ -104,3 +104,32 @@ def test_the_url_parsed_once_is_the_one_httpx_builds(
     once = request_url(client.base_url, sent, params)
     assert once == built
     assert (str(once), once.raw_path) == (str(built), built.raw_path)
+
+
+@pytest.mark.parametrize("base", ["http://pms.test", "https://pms.test:8443/api/v1/"])
+@pytest.mark.parametrize("params", [None, {"filter": "a b"}])
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "/patients/a%2Fb",
+        "/api v1/patients",  # a space: httpx quotes it
+        "/patients/%zz",  # not an escape: httpx quotes the %
+        "/a/./b",  # dot segments: httpx removes them
+        "/a/../b",
+        "/.well-known/x",
+        "/a;b=c/d:e@f/(g)!*~",  # characters a path holds as they are
+        "/a|b^c`d{e}",  # characters httpx quotes
+    ],
+)
+def test_a_path_built_without_a_parse_is_the_one_httpx_builds(
+    base: str, params: dict[str, object] | None, sent: str
+) -> None:
+    client = httpx.Client(base_url=base)
+    built = client.build_request("GET", sent, params=params).url
+    once = request_url(client.base_url, sent, params)
+    assert (str(once), once.raw_path, once.host, once.port) == (
+        str(built),
+        built.raw_path,
+        built.host,
+        built.port,
+    )
