@@ -186,6 +186,15 @@ class PMSHttpClient:
         """
         sent = self._prefix + path(route, **(path_params or {}))
         call = _Call(method.upper(), route, sent, write, params, json, data, dict(headers or {}))
+        # The first try outside tenacity: nearly every call ends there, and tenacity's loop (its state, a
+        # future per attempt, its action list) cost a tenth of a request's CPU. The same policy decides.
+        try:
+            return await self._attempt(call)
+        except PMSError as error:
+            delay = self._retry_delay(call, error, attempt=1)
+            if delay is None:
+                raise
+        await self._sleep(delay)
         retrying = AsyncRetrying(
             retry=lambda state: self._should_retry(call, state),
             wait=self._wait,
@@ -220,15 +229,24 @@ class PMSHttpClient:
         error = outcome.exception() if outcome is not None and outcome.failed else None
         if not isinstance(error, PMSError):
             return False
-        attempt, budget = state.attempt_number, self._remaining()
+        # tenacity counts from the second try: the first was made before its loop began.
+        delay = self._retry_delay(call, error, attempt=state.attempt_number + 1)
+        if delay is None:
+            return False
+        state.upcoming_sleep = delay  # read back by _wait, so the policy's delay is the one slept
+        return True
+
+    def _retry_delay(self, call: _Call, error: PMSError, *, attempt: int) -> float | None:
+        """How long to wait before trying again after try number ``attempt`` failed with ``error``; None:
+        raise it (the policy, the attempt cap or the deadline says so)."""
+        budget = self._remaining()
         if not should_retry(
             error, attempt=attempt, policy=self._policy, is_write=call.write, remaining=budget
         ):
-            return False
+            return None
         delay = next_delay(attempt, self._policy, retry_after=error.retry_after, jitter=self._jitter)
         if not fits_deadline(delay, budget):
-            return False
-        state.upcoming_sleep = delay  # read back by _wait, so the policy's delay is the one slept
+            return None
         _log.info(
             "pms http retry vendor=%s request=%s attempt=%d code=%s status=%s delay=%.3f",
             self.vendor,
@@ -241,7 +259,7 @@ class PMSHttpClient:
         listener = retry_listener.get()
         if listener is not None:
             listener(error)
-        return True
+        return delay
 
     @staticmethod
     def _wait(state: RetryCallState) -> float:

@@ -13,8 +13,7 @@ the vendor code. They never carry a request or response body.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -45,6 +44,7 @@ __all__ = [
     "map_transport_errors",
     "parse_retry_after",
     "status_error_type",
+    "transport_error",
 ]
 
 ErrorMapper = Callable[[httpx.Response], PMSError]
@@ -172,24 +172,41 @@ def _json_or_none(response: httpx.Response) -> Any:
         return None
 
 
-@contextmanager
-def map_transport_errors(where: str, *, write: bool) -> Iterator[None]:
-    """Raise the :mod:`adapters.errors` type for an httpx transport failure inside the block.
+def map_transport_errors(where: str, *, write: bool) -> _TransportErrors:
+    """Raise the :mod:`adapters.errors` type for an httpx transport failure inside the block
+    (:func:`transport_error`).
 
     ``write``: whether a request that reached the PMS could have changed something, so that losing the
     answer leaves the outcome unknown.
     """
-    try:
-        yield
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        raise ConnectionLost(f"{where}: could not connect ({type(exc).__name__})") from exc
-    except httpx.PoolTimeout as exc:
-        raise PMSTimeout(f"{where}: no pooled connection in time, not sent") from exc
-    except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
-        raise PMSTimeout(f"{where}: no answer in time ({type(exc).__name__})", outcome_unknown=write) from exc
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        raise ConnectionLost(
-            f"{where}: connection dropped mid-call ({type(exc).__name__})", outcome_unknown=write
-        ) from exc
-    except httpx.HTTPError as exc:
-        raise PMSError(f"{where}: HTTP failure ({type(exc).__name__})") from exc
+    return _TransportErrors(where, write)
+
+
+class _TransportErrors:
+    # A class, not a generator-based context manager: it wraps every PMS request, and a generator's
+    # set-up and tear-down cost several times its own work.
+    __slots__ = ("_where", "_write")
+
+    def __init__(self, where: str, write: bool) -> None:
+        self._where, self._write = where, write
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, httpx.HTTPError):
+            raise transport_error(self._where, exc, write=self._write) from exc
+
+
+def transport_error(where: str, exc: httpx.HTTPError, *, write: bool) -> PMSError:
+    """The :mod:`adapters.errors` type for an httpx failure with no response, decided by its type."""
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return ConnectionLost(f"{where}: could not connect ({kind})")
+    if isinstance(exc, httpx.PoolTimeout):
+        return PMSTimeout(f"{where}: no pooled connection in time, not sent")
+    if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
+        return PMSTimeout(f"{where}: no answer in time ({kind})", outcome_unknown=write)
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return ConnectionLost(f"{where}: connection dropped mid-call ({kind})", outcome_unknown=write)
+    return PMSError(f"{where}: HTTP failure ({kind})")

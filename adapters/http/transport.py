@@ -26,9 +26,7 @@ import asyncio
 import os
 import ssl
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import aiohttp
@@ -96,7 +94,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is None:
             self._session = self._open()
         body = await request.aread()
-        with _httpx_errors():
+        try:
             async with self._session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
@@ -108,6 +106,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 server_hostname=request.extensions.get("sni_hostname"),
             ) as response:
                 content = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _httpx_error(exc) from exc
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
@@ -152,7 +152,13 @@ def _trusted_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLCont
 
 
 def _client_timeout(timeouts: dict[str, float | None]) -> aiohttp.ClientTimeout:
-    connect, read, write = (timeouts.get(name) for name in ("connect", "read", "write"))
+    return _aiohttp_timeout(timeouts.get("connect"), timeouts.get("read"), timeouts.get("write"))
+
+
+# Frozen, so shared: a client's timeouts are the same on nearly every request (a deadline cuts them only
+# in its last seconds), and building one costs more than the lookup.
+@lru_cache(maxsize=256)
+def _aiohttp_timeout(connect: float | None, read: float | None, write: float | None) -> aiohttp.ClientTimeout:
     parts = (connect, read, write)
     return aiohttp.ClientTimeout(
         total=None if None in parts else sum(p for p in parts if p is not None),
@@ -160,14 +166,6 @@ def _client_timeout(timeouts: dict[str, float | None]) -> aiohttp.ClientTimeout:
         sock_connect=connect,
         sock_read=read,
     )
-
-
-@contextmanager
-def _httpx_errors() -> Iterator[None]:
-    try:
-        yield
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise _httpx_error(exc) from exc
 
 
 def _httpx_error(exc: BaseException) -> httpx.TransportError:

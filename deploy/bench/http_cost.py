@@ -314,7 +314,7 @@ def _figure(m: Measured, detail: str) -> Figure:
         value,
         goal=f"<= {_GOAL_US:.0f} us",
         met=m.cpu_us <= _GOAL_US,
-        detail=f"{detail}, PMSHttpClient over the aiohttp transport",
+        detail=f"{detail}, PMSHttpClient over the aiohttp transport, {m.note}",
     )
 
 
