@@ -5,8 +5,9 @@ Flow of :meth:`PMSHttpClient.request`, per attempt::
     deadline check -> rate limiter -> token -> send -> 401? refresh once, resend -> 2xx: response
                                                                                -> else: vendor error mapper
 
-and around the attempts, in-call retries (tenacity) decided by the pure policy of
-:mod:`adapters.http.retry` and bounded by both the attempt cap and the caller's deadline.
+and around the attempts, in-call retries decided by the pure policy of :mod:`adapters.http.retry` and
+bounded by both the attempt cap and the caller's deadline: the first try is made directly, tenacity drives
+the loop from the second. "send" hands the request to the transport itself (:meth:`PMSHttpClient._deliver`).
 """
 
 from __future__ import annotations
