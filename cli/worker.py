@@ -140,6 +140,13 @@ def worker(
             help="This worker's id on the status topic (default: <hostname>-<pid>).",
         ),
     ] = None,
+    connect_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds to wait at start for the cluster to answer before giving up (a refusal fails at once).",
+        ),
+    ] = 15.0,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Consume commands, call the practices' PMSs, answer. Stop with SIGTERM or Ctrl-C."""
@@ -176,7 +183,7 @@ def worker(
         )
     names = TopicNames(prefix=prefix, tiers=tiers)
     try:
-        count = _prepare_topics(kafka, names, app_id, partitions)
+        count = _prepare_topics(kafka, names, app_id, partitions, connect_timeout)
     except (TopicLayoutError, KafkaAccessError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -227,14 +234,17 @@ class TopicLayoutError(Exception):
     """The cluster's topics cannot carry this worker: co-partitioned topics disagree on their partition count."""
 
 
-def _prepare_topics(kafka: object, names: object, app_id: str, partitions: int | None) -> int:
-    """Check that the cluster lets us in (a refused password fails here, at once, naming the setting), then
-    create any missing topic and return the partition count to run with (see :func:`_adopt_layout`)."""
+def _prepare_topics(
+    kafka: object, names: object, app_id: str, partitions: int | None, connect_timeout: float = 15.0
+) -> int:
+    """Check that the cluster lets us in (a refused password fails here, at once, naming the setting; no
+    answer within ``connect_timeout`` seconds fails naming the address), then create any missing topic and
+    return the partition count to run with (see :func:`_adopt_layout`)."""
     from streams.kafka_access import check_access
     from streams.kafka_settings import KafkaSettings
 
     assert isinstance(kafka, KafkaSettings)
-    check_access(kafka)
+    check_access(kafka, timeout=connect_timeout)
     with _admin_client(kafka) as admin:
         return _adopt_layout(admin, names, app_id, partitions)
 
