@@ -318,6 +318,19 @@ def _figure(m: Measured, detail: str) -> Figure:
     )
 
 
+def _figures(found: Sequence[Measured], detail: str) -> list[Figure]:
+    """A row per variant, and the relay's client over aiohttp alone when both ran: the host's speed moves
+    both (2x between days here), their ratio much less."""
+    rows = [_figure(m, detail) for m in found]
+    cpu = {m.variant: m.cpu_us for m in found}
+    client, floor = cpu.get("client-relay"), cpu.get("aiohttp")
+    if client is not None and floor:
+        rows.append(
+            Figure(SECTION, "relay's HTTP client / aiohttp alone", f"{client / floor:.1f}x", detail=detail)
+        )
+    return rows
+
+
 def encoding_figures(repeat: int) -> list[Figure]:
     """The Avro body of a result, old (model_dump, list copy, fastavro) and new (compiled), same run."""
     import io
@@ -377,7 +390,7 @@ def figures(quick: bool) -> list[Figure]:
     requests = 1000 if quick else 4000
     found = measure(list(VARIANTS), requests, repeats=1 if quick else 3)
     detail = f"{requests} GETs of 2 KB, {CONCURRENCY} concurrent, load {os.getloadavg()[0]:.2f}"
-    return [_figure(m, detail) for m in found] + encoding_figures(500 if quick else 2000)
+    return _figures(found, detail) + encoding_figures(500 if quick else 2000)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -398,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     requests = 1000 if args.quick else args.requests
     found = measure(args.variants.split(","), requests, args.extra, 1 if args.quick else args.repeats)
     detail = f"{requests} GETs of 2 KB, {CONCURRENCY} concurrent, load {os.getloadavg()[0]:.2f}"
-    print(render_summary([_figure(m, detail) for m in found] + encoding_figures(500 if args.quick else 2000)))
+    print(render_summary(_figures(found, detail) + encoding_figures(500 if args.quick else 2000)))
 
 
 if __name__ == "__main__":
