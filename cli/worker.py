@@ -235,7 +235,7 @@ class TopicLayoutError(Exception):
 
 
 def _prepare_topics(
-    kafka: object, names: object, app_id: str, partitions: int | None, connect_timeout: float = 15.0
+    kafka: object, names: object, app_id: str, partitions: int | None, connect_timeout: float
 ) -> int:
     """Check that the cluster lets us in (a refused password fails here, at once, naming the setting; no
     answer within ``connect_timeout`` seconds fails naming the address), then create any missing topic and

@@ -62,7 +62,7 @@ def request_url(base: httpx.URL, sent: str, params: Mapping[str, Any] | None) ->
     parts = getattr(base, "_uri_reference", None)
     # A dot segment ("/./", "/../") is one httpx would remove: its parse decides.
     if "/." in path_part or _ENCODED_PATH.fullmatch(path_part) is None or not isinstance(parts, tuple):
-        raw = base.raw_path + sent.lstrip("/").encode("ascii")
+        raw = path_part.encode("ascii")
         return base.copy_with(raw_path=raw + b"?" + query.encode("ascii") if query else raw)
     url = httpx.URL.__new__(httpx.URL)
     # httpx keeps a URL as its parsed parts (a named tuple); these parts are the ones its parse would give.
