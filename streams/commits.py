@@ -34,6 +34,8 @@ from typing import Any, ClassVar, cast
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
+from streams.delivery import PromptDelivery
+
 __all__ = ["CommitLedger", "LedgerConsumer", "LedgerTransport", "PartitionBook", "Ticket"]
 
 _log = logging.getLogger(__name__)
@@ -297,11 +299,12 @@ class _PromptFetching(faust_aiokafka.AIOKafkaConsumerThread):
             )
 
 
-class LedgerConsumer(faust_aiokafka.Consumer):
+class LedgerConsumer(PromptDelivery, faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, committing by a :class:`CommitLedger` instead of by acknowledgements.
 
     Faust still runs the commit loop (interval, producer flush before the commit, assignment check, table
-    bookkeeping); only the choice of offsets and the start of a revocation are ours.
+    bookkeeping); only the choice of offsets and the start of a revocation are ours. Its fetch loop hands
+    messages to the streams inline (:class:`~streams.delivery.PromptDelivery`).
     """
 
     ledger: CommitLedger
