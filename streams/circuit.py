@@ -11,9 +11,10 @@ Transitions are handed to a callback (the alerts topic in production).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import pybreaker
@@ -36,17 +37,16 @@ class TableStorage(pybreaker.CircuitBreakerStorage):
         self._table = table
         self._key = key
 
-    def _entry(self) -> dict[str, Any]:
-        value = self._table.get(self._key)
-        return dict(value) if value else {"state": pybreaker.STATE_CLOSED, "counter": 0, "successes": 0}
+    def _entry(self) -> Mapping[str, Any]:
+        # Read-only: pybreaker reads the state and counters several times a call; only _update copies.
+        return self._table.get(self._key) or _CLOSED
 
     def _update(self, **changes: Any) -> None:
         entry = self._entry()
-        updated = {**entry, **changes}
         # pybreaker resets the failure counter after every success, mostly one that is 0 already: writing
         # that would send a changelog record per command for nothing.
-        if updated != entry:
-            self._table[self._key] = updated
+        if any(entry.get(name) != value for name, value in changes.items()):
+            self._table[self._key] = {**entry, **changes}
 
     @property
     def state(self) -> str:
@@ -78,8 +78,7 @@ class TableStorage(pybreaker.CircuitBreakerStorage):
 
     @property
     def opened_at(self) -> datetime | None:
-        value = self._entry().get("opened_at")
-        return None if value is None else datetime.fromtimestamp(float(value), UTC)
+        return _opened_at(self._entry())
 
     @opened_at.setter
     def opened_at(self, instant: datetime) -> None:
@@ -87,11 +86,29 @@ class TableStorage(pybreaker.CircuitBreakerStorage):
 
     @property
     def parked_until(self) -> float | None:
-        value = self._entry().get("parked_until")
-        return None if value is None else float(value)
+        return _parked_until(self._entry())
+
+    @property
+    def snapshot(self) -> Mapping[str, Any]:
+        """The whole entry in one read (not to be changed)."""
+        return self._entry()
 
     def park(self, until: float) -> None:
         self._update(parked_until=until)
+
+
+# A practice whose circuit never changed has no entry: this is what it reads as.
+_CLOSED: Mapping[str, Any] = MappingProxyType({"state": pybreaker.STATE_CLOSED, "counter": 0, "successes": 0})
+
+
+def _opened_at(entry: Mapping[str, Any]) -> datetime | None:
+    value = entry.get("opened_at")
+    return None if value is None else datetime.fromtimestamp(float(value), UTC)
+
+
+def _parked_until(entry: Mapping[str, Any]) -> float | None:
+    value = entry.get("parked_until")
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True)
@@ -165,15 +182,16 @@ class CircuitBoard:
 
     def rejection(self, practice_id: str, pms: PmsKind, settings: CircuitSettings) -> Failure | None:
         """Why a call for this practice must not be made now (parked or open), or None."""
-        storage = self.storage(practice_id, pms)
+        entry = self.storage(practice_id, pms).snapshot  # one table read for the three questions
         now = self._clock()
-        parked_until = storage.parked_until
+        parked_until = _parked_until(entry)
         if parked_until is not None and parked_until > now:
             return Failure(
                 ErrorCode.RATE_LIMITED, True, retry_after=parked_until - now, kind=FailureKind.PARKED
             )
-        if storage.state == pybreaker.STATE_OPEN and storage.opened_at is not None:
-            reopen = storage.opened_at.timestamp() + settings.reset_timeout_seconds
+        opened_at = _opened_at(entry)
+        if entry.get("state") == pybreaker.STATE_OPEN and opened_at is not None:
+            reopen = opened_at.timestamp() + settings.reset_timeout_seconds
             if reopen > now:
                 return Failure(
                     ErrorCode.CIRCUIT_OPEN, True, retry_after=reopen - now, kind=FailureKind.CIRCUIT_OPEN
