@@ -67,10 +67,6 @@ def step(coro: Coroutine[Any, Any, Any]) -> Awaitable[Any] | None:
     return _Suspended(coro, pending)
 
 
-async def _rest(suspended: Awaitable[Any]) -> Any:
-    return await suspended
-
-
 class PromptDelivery:
     """A faust consumer mix-in: its fetch loop hands messages over inline (see the module's docstring)."""
 
@@ -121,12 +117,11 @@ class PromptDelivery:
                                 await consumer.commit()
                             rest = step(callback(message))
                             if rest is not None:  # it waits: abandoned on a rebalance or a stop, as in faust
-                                await wait_first(_rest(rest), suspend_flow.wait())
+                                await wait_first(rest, suspend_flow.wait())
                             set_read_offset(tp, offset)
                         else:
-                            consumer.log.dev(
-                                "DROPPED MESSAGE ROFF %r: k=%r v=%r", offset, message.key, message.value
-                            )
+                            # faust logs the key and value here; they may hold patient data: offsets only.
+                            consumer.log.dev("DROPPED MESSAGE ROFF %r: tp=%r", offset, tp)
                     unset_flag(CONSUMER_FETCHING)
 
         except consumer.consumer_stopped_errors:
