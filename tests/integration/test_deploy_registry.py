@@ -1,4 +1,4 @@
-"""The compose system's practice registry reaches its sandboxes: both sandboxes started as compose starts
+"""The compose system's practice registry reaches its sandboxes: the three sandboxes started as compose starts
 them (the seed and credentials read from compose.yaml), the registry file as compose mounts it (only the
 sandboxes' addresses changed from the compose network's to this machine's), the worker's environment as
 compose sets it, and ``pms-relay config check --connect`` validates every practice's connection."""
@@ -20,6 +20,8 @@ from adapters.dentrix.sandbox import DentrixSandbox
 from adapters.dentrix.sandbox import SandboxConfig as DentrixConfig
 from adapters.eaglesoft.sandbox import EaglesoftSandbox
 from adapters.eaglesoft.sandbox import SandboxConfig as EaglesoftConfig
+from adapters.opendental.sandbox import OpenDentalSandbox
+from adapters.opendental.sandbox import SandboxConfig as OpenDentalConfig
 
 pytestmark = pytest.mark.integration
 
@@ -60,9 +62,18 @@ def sandboxes() -> Iterator[dict[str, str]]:
     eaglesoft = EaglesoftSandbox(
         EaglesoftConfig(seed=int(_option(eaglesoft_command, "--seed") or 42))
     ).run_in_thread()
-    yield {"dentrix-sandbox": dentrix.base_url, "eaglesoft-sandbox": eaglesoft.base_url}
+    opendental_command = services["opendental-sandbox"]["command"]
+    opendental = OpenDentalSandbox(
+        OpenDentalConfig(seed=int(_option(opendental_command, "--seed") or 42))
+    ).run_in_thread()
+    yield {
+        "dentrix-sandbox": dentrix.base_url,
+        "eaglesoft-sandbox": eaglesoft.base_url,
+        "opendental-sandbox": opendental.base_url,
+    }
     dentrix.stop()
     eaglesoft.stop()
+    opendental.stop()
 
 
 @pytest.mark.parametrize("secrets_as", ["compose", "wrong"])
@@ -96,5 +107,5 @@ def test_the_compose_registry_connects_to_the_compose_sandboxes(
         return
     assert done.returncode == 0, done.stdout + done.stderr
     names = set(yaml.safe_load(text)["practices"])
-    assert names == {"dx-demo", "es-demo"}
+    assert names == {"dx-demo", "es-demo", "od-demo"}
     assert all(name in done.stdout for name in names)
