@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, SpanKind, Status, StatusCode, Tracer
 from tenacity import AsyncRetrying, RetryCallState, stop_never
 
 from adapters import deadline
@@ -152,6 +152,7 @@ class PMSHttpClient:
         self._jitter = jitter
         self._remaining = remaining
         self._tracer = tracer or trace.get_tracer(__name__)
+        self._traced_always = tracer is not None  # a tracer given is used; the global one only once set
         # None behind a proxy: then httpx's client picks its own proxy-aware transport for each URL.
         self._transport = transport or default_transport(limits)
         self._http = httpx.AsyncClient(
@@ -301,6 +302,10 @@ class PMSHttpClient:
             headers=headers,
             extensions={"timeout": self._attempt_timeout().as_dict(), ROUTE_EXTENSION: call.route},
         )
+        if not (self._traced_always or _tracing_installed()):
+            # No provider: the span would be a no-op that still costs its set-up (a twentieth of a request).
+            with map_transport_errors(call.where, write=call.write):
+                return await self._deliver(request)
         with self._tracer.start_as_current_span(
             call.where,
             kind=SpanKind.CLIENT,
@@ -371,6 +376,11 @@ class PMSHttpClient:
         if call.write and response.status_code in _GATEWAY_STATUSES and error.retryable:
             error.outcome_unknown = True
         return error
+
+
+def _tracing_installed() -> bool:
+    # As streams.tracing.recording(), which adapters do not import: a provider set later is seen at once.
+    return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider | NoOpTracerProvider)
 
 
 def _cap(value: float | None, budget: float) -> float:

@@ -62,6 +62,11 @@ class PracticeRateLimiter:
         budget = self._remaining()
         if budget is not None and budget <= 0:
             raise PMSTimeout("deadline exceeded before waiting for rate limit")
+        if not self._slots.locked() and self._rate.has_capacity():
+            # Nothing to wait for (and no one waiting before us): neither acquire suspends, so no timer.
+            await self._slots.acquire()
+            await self._rate.acquire()
+            return
         try:
             async with asyncio.timeout(budget):
                 await self._slots.acquire()

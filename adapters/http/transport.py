@@ -108,10 +108,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 content = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _httpx_error(exc) from exc
+        # The body is read here, so the response is built read (and decoded, httpx's Content-Encoding
+        # decoders as before): its ``aread`` then returns at once, without the chain of async generators
+        # (raw bytes, decoded bytes, chunks) that reading a stream takes.
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
-            stream=httpx.ByteStream(content),
+            content=content,
             request=request,
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
         )

@@ -407,6 +407,22 @@ async def test_each_attempt_is_a_client_span_with_only_safe_attributes(make: Any
     assert spans[0].attributes["http.response.status_code"] == 503  # type: ignore[index]
 
 
+async def test_the_global_provider_is_used_once_set_and_untraced_calls_still_map_errors(
+    make: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry import trace
+
+    client = make(Script(raises(httpx.ConnectError), 200, 200))  # no tracer of its own
+    await client.request("GET", "/patients")  # no provider yet: untraced, and the connect error retried
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)  # as set_tracer_provider, but undone after
+    await client.request("GET", "/patients")
+
+    assert [s.name for s in exporter.get_finished_spans()] == ["GET /patients"]
+
+
 async def test_an_id_fills_the_route_on_the_wire_only(make: Any) -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
