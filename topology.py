@@ -60,6 +60,7 @@ from streams.readings import Readings
 from streams.registry import Registry
 from streams.scheduler import Scheduler
 from streams.status import Identity, StatusPublisher, faust_sender
+from streams.tables import StoreReadTable
 from streams.topics import TopicNames
 from streams.tracing import TracingObserver
 
@@ -167,9 +168,17 @@ def build(
 
     def table(name: str) -> TableT[str, Any]:
         # The app's default value serializer is JSON: entries are plain dicts and lists.
-        return app.Table(
-            name, default=None, partitions=settings.partitions, key_type=str, options=store_options()
+        # Reads go straight to the store (streams/tables.py); writes reach the changelog as app.Table's do.
+        table = StoreReadTable(
+            app,
+            name=name,
+            default=None,
+            beacon=app.tables.beacon,
+            partitions=settings.partitions,
+            key_type=str,
+            options=store_options(),
         )
+        return cast(TableT[str, Any], app.tables.add(table))
 
     commands, retries = topic(names.commands), topic(*names.retries)
     # The inbox keeps receipts: a write's IN_FLIGHT entry waits for its own changelog record, not a flush.

@@ -11,11 +11,12 @@ import faust
 from faust.types import FutureMessage
 
 from schemas.codec import EncodedMessage
+from streams.tables import StoreReadTable
 
 __all__ = ["FaustOutbox", "ReceiptTable"]
 
 
-class ReceiptTable(faust.Table[Any, Any]):
+class ReceiptTable(StoreReadTable):
     """A Faust table that keeps, per key, the future of its newest changelog record until the broker has it.
 
     Why: making one IN_FLIGHT entry durable through :meth:`FaustOutbox.durable` waits for a flush of every
